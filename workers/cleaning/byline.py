@@ -1,0 +1,80 @@
+"""Bylines: turn "By Jane Doe and John Roe, Staff Writers" into ["Jane Doe", "John Roe"]."""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["looks_like_person_name", "parse_byline"]
+
+_BY_RE = re.compile(r"^\s*(?:written\s+|story\s+|words\s+|reported\s+)?by[:\s]\s*(.+)$", re.IGNORECASE)
+_AUTHOR_LABEL_RE = re.compile(r"^\s*(?:authors?|writers?|reporters?)\s*[:|]\s*(.+)$", re.IGNORECASE)
+_SPLIT_RE = re.compile(r"\s*(?:,|;|&|\band\b|\|| - | – | — |\bwith\b|/)\s*", re.IGNORECASE)
+_ROLE_WORDS = frozenset(
+    """
+    correspondent editor reporter writer staff contributor columnist producer senior chief
+    political correspondent associate assistant deputy managing executive news sports business
+    science health technology tech culture digital desk bureau freelance journalist analyst
+    critic photographer photos photo video special contributing guest intern associated press
+    reuters afp ap wire agency updated published posted team online newsroom
+    """.split()
+)
+_PARTICLES = frozenset({"de", "da", "del", "della", "der", "den", "di", "du", "van", "von", "bin", "al", "la",
+                        "le", "y", "dos", "das", "ibn", "st"})
+_NAME_TOKEN_RE = re.compile(r"^(?:[A-Z][\w'’.-]*|[A-Z]\.|Mc\w+|O['’]\w+)$")
+_TRAILING_JUNK_RE = re.compile(r"\s*(?:\(.*\)|\bon\s+\w+day\b.*|\bupdated\b.*|\bpublished\b.*|@\w+.*)$",
+                               re.IGNORECASE)
+_DIGIT_RE = re.compile(r"\d")
+
+
+def looks_like_person_name(text: str) -> bool:
+    """True for a bare "Firstname Lastname"-shaped string (2-5 capitalised tokens, no digits)."""
+    text = text.strip()
+    if not 4 <= len(text) <= 48 or _DIGIT_RE.search(text):
+        return False
+    tokens = text.split()
+    if not 2 <= len(tokens) <= 5:
+        return False
+    capitalised = 0
+    for token in tokens:
+        if token.lower() in _PARTICLES:
+            continue
+        if not _NAME_TOKEN_RE.match(token):
+            return False
+        if token.lower().strip(".") in _ROLE_WORDS:
+            return False
+        capitalised += 1
+    return capitalised >= 2 and not text.isupper() or (text.isupper() and capitalised >= 2 and len(tokens) <= 4)
+
+
+def _clean_name(part: str) -> str | None:
+    part = _TRAILING_JUNK_RE.sub("", part).strip(" .:-–—,")
+    if not part:
+        return None
+    if part.isupper():
+        part = part.title()
+    if looks_like_person_name(part):
+        return part
+    return None
+
+
+def parse_byline(line: str, *, bare: bool = False) -> list[str] | None:
+    """Names from a byline line, without "By" and without roles; None when the line is no byline.
+
+    With ``bare=True`` a line that is just a name ("Mari Yamaguchi") also counts as a byline;
+    callers use that only next to a dateline or headline, where a bare name is a byline.
+    """
+    line = line.strip()
+    if not line or len(line) > 200:
+        return None
+    m = _BY_RE.match(line) or _AUTHOR_LABEL_RE.match(line)
+    if m is None and not bare:
+        return None
+    rest = m.group(1) if m else line
+    names: list[str] = []
+    for part in _SPLIT_RE.split(rest):
+        name = _clean_name(part)
+        if name and name not in names:
+            names.append(name)
+    if not names:
+        return None
+    return names

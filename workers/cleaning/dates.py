@@ -1,0 +1,220 @@
+"""Publication dates as news sites print them, parsed to timezone-aware UTC datetimes.
+
+Handles ISO 8601 / RFC 3339, "Monday 05 February 2024 13:07 GMT", "Feb. 5, 2024, 1:07 p.m. ET",
+"10:48, Tue, Nov 19, 2019", "2024/02/05", numeric day/month forms and relative forms such as
+"2 hours ago" (resolved against the record's ``fetched_at``). The regexes are compiled once and
+only lines that look like date candidates are examined, so this is cheap enough to run over the
+head of every article.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from zoneinfo import ZoneInfo
+
+__all__ = ["looks_like_date_line", "parse_date_text", "parse_iso_datetime"]
+
+_MONTHS: dict[str, int] = {
+    "jan": 1, "january": 1, "feb": 2, "february": 2, "mar": 3, "march": 3, "apr": 4, "april": 4,
+    "may": 5, "jun": 6, "june": 6, "jul": 7, "july": 7, "aug": 8, "august": 8, "sep": 9, "sept": 9,
+    "september": 9, "oct": 10, "october": 10, "nov": 11, "november": 11, "dec": 12, "december": 12,
+}
+_MONTH_ALT = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+    r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
+)
+
+_NY = ZoneInfo("America/New_York")
+_CHI = ZoneInfo("America/Chicago")
+_DEN = ZoneInfo("America/Denver")
+_LA = ZoneInfo("America/Los_Angeles")
+_LON = ZoneInfo("Europe/London")
+_PAR = ZoneInfo("Europe/Paris")
+_TZ_ABBR: dict[str, tzinfo] = {
+    "gmt": UTC, "utc": UTC, "z": UTC, "bst": _LON, "wet": _LON,
+    "et": _NY, "est": _NY, "edt": _NY, "ct": _CHI, "cst": _CHI, "cdt": _CHI,
+    "mt": _DEN, "mst": _DEN, "mdt": _DEN, "pt": _LA, "pst": _LA, "pdt": _LA,
+    "cet": _PAR, "cest": _PAR, "ist": ZoneInfo("Asia/Kolkata"), "jst": ZoneInfo("Asia/Tokyo"),
+    "kst": ZoneInfo("Asia/Seoul"), "aest": ZoneInfo("Australia/Sydney"),
+    "aedt": ZoneInfo("Australia/Sydney"), "hkt": ZoneInfo("Asia/Hong_Kong"),
+    "sgt": ZoneInfo("Asia/Singapore"), "msk": ZoneInfo("Europe/Moscow"),
+}
+
+_ISO_RE = re.compile(
+    r"(?<!\d)(\d{4})-(\d{2})-(\d{2})"
+    r"(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,]\d+)?)?\s*(Z|[+-]\d{2}:?\d{2})?)?(?!\d)",
+    re.IGNORECASE,
+)
+_DMY_RE = re.compile(
+    rf"(?<!\d)(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?({_MONTH_ALT})\.?,?\s+(\d{{4}})(?!\d)",
+    re.IGNORECASE,
+)
+_MDY_RE = re.compile(
+    rf"\b({_MONTH_ALT})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})(?!\d)", re.IGNORECASE
+)
+_YMD_SLASH_RE = re.compile(r"(?<!\d)(\d{4})[/.](\d{1,2})[/.](\d{1,2})(?!\d)")
+_NUMERIC_RE = re.compile(r"(?<![\d/.])(\d{1,2})[/.](\d{1,2})[/.](\d{4})(?![\d/.])")
+_TIME_RE = re.compile(
+    r"(?<![\d:])(\d{1,2})(?:[:.h](\d{2}))?(?::(\d{2}))?\s*(?:([ap])\.?\s?m\b\.?)?",
+    re.IGNORECASE,
+)
+_TZ_RE = re.compile(
+    r"(?:\b(GMT|UTC|BST|WET|E[SD]?T|C[SD]?T|M[SD]?T|P[SD]?T|CEST|CET|IST|JST|KST|AEST|AEDT|HKT|SGT|MSK)\b"
+    r"(?:\s*([+-])\s*(\d{1,2})(?::?(\d{2}))?)?)|(?<![\w:])([+-])(\d{2}):?(\d{2})\b",
+)
+_RELATIVE_RE = re.compile(
+    r"\b(\d+|an?|one)\s+(sec(?:ond)?s?|min(?:ute)?s?|h(?:ou)?rs?|hours?|days?|weeks?)\s+ago\b",
+    re.IGNORECASE,
+)
+_SEGMENT_SPLIT_RE = re.compile(r"\||\bupdated\b|\bmodified\b|\blast\s+edited\b", re.IGNORECASE)
+_CANDIDATE_RE = re.compile(
+    rf"\d{{4}}-\d{{2}}-\d{{2}}|\b{_MONTH_ALT}\b\.?\s*\d|\d\s*{_MONTH_ALT}\b|\d{{1,2}}[/.]\d{{1,2}}[/.]\d{{4}}"
+    r"|\d{4}/\d{1,2}/\d{1,2}|\bago\b",
+    re.IGNORECASE,
+)
+
+
+def looks_like_date_line(line: str) -> bool:
+    """Cheap pre-check: could this (short) line carry a publication date?"""
+    return len(line) <= 160 and _CANDIDATE_RE.search(line) is not None
+
+
+def parse_iso_datetime(value: str) -> datetime | None:
+    """Parse an ISO 8601 / RFC 3339 timestamp (as in JSON-LD or meta tags) to UTC, else None."""
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        return parse_date_text(value)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return _checked_utc(parsed)
+
+
+def _checked_utc(moment: datetime) -> datetime | None:
+    if not 1990 <= moment.year <= 2100:
+        return None
+    return moment.astimezone(UTC)
+
+
+def _time_of_day(segment: str, date_span: tuple[int, int]) -> tuple[int, int, int] | None:
+    """The clock time closest to the date inside one segment, as (hour, minute, second)."""
+    best: tuple[int, tuple[int, int, int]] | None = None
+    for m in _TIME_RE.finditer(segment):
+        if date_span[0] <= m.start() < date_span[1]:
+            continue
+        hour_s, minute_s, second_s, ampm = m.group(1), m.group(2), m.group(3), m.group(4)
+        if minute_s is None and ampm is None:
+            continue
+        hour, minute = int(hour_s), int(minute_s or 0)
+        if ampm:
+            if not 1 <= hour <= 12:
+                continue
+            hour = hour % 12 + (12 if ampm.lower() == "p" else 0)
+        if hour > 23 or minute > 59:
+            continue
+        distance = min(abs(m.start() - date_span[1]), abs(date_span[0] - m.end()))
+        if best is None or distance < best[0]:
+            best = (distance, (hour, minute, int(second_s or 0)))
+    return best[1] if best else None
+
+
+def _zone(segment: str) -> tzinfo | None:
+    m = _TZ_RE.search(segment)
+    if m is None:
+        return None
+    if m.group(1):
+        base = _TZ_ABBR.get(m.group(1).lower())
+        if m.group(2) and base is UTC:
+            sign = 1 if m.group(2) == "+" else -1
+            return timezone(sign * timedelta(hours=int(m.group(3)), minutes=int(m.group(4) or 0)))
+        return base
+    sign = 1 if m.group(5) == "+" else -1
+    return timezone(sign * timedelta(hours=int(m.group(6)), minutes=int(m.group(7))))
+
+
+def _date_in(segment: str) -> tuple[int, int, int, tuple[int, int], tzinfo | None] | None:
+    """(year, month, day, span, explicit offset) of the first calendar date in a segment."""
+    found: list[tuple[int, int, int, int, tuple[int, int], tzinfo | None]] = []
+    m = _ISO_RE.search(segment)
+    if m:
+        offset: tzinfo | None = None
+        if m.group(7):
+            off = m.group(7).upper()
+            if off == "Z":
+                offset = UTC
+            else:
+                digits = off[1:].replace(":", "")
+                sign = 1 if off[0] == "+" else -1
+                offset = timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
+        found.append((m.start(), int(m.group(1)), int(m.group(2)), int(m.group(3)), m.span(), offset))
+    m = _DMY_RE.search(segment)
+    if m:
+        month = _MONTHS[m.group(2).lower()]
+        found.append((m.start(), int(m.group(3)), month, int(m.group(1)), m.span(), None))
+    m = _MDY_RE.search(segment)
+    if m:
+        month = _MONTHS[m.group(1).lower()]
+        found.append((m.start(), int(m.group(3)), month, int(m.group(2)), m.span(), None))
+    m = _YMD_SLASH_RE.search(segment)
+    if m:
+        found.append((m.start(), int(m.group(1)), int(m.group(2)), int(m.group(3)), m.span(), None))
+    m = _NUMERIC_RE.search(segment)
+    if m:
+        first, second = int(m.group(1)), int(m.group(2))
+        # Day-first unless that is impossible (US style month/day then).
+        day, month = (first, second) if second <= 12 else (second, first)
+        found.append((m.start(), int(m.group(3)), month, day, m.span(), None))
+    if not found:
+        return None
+    found.sort(key=lambda item: item[0])
+    _, year, month, day, span, offset = found[0]
+    return year, month, day, span, offset
+
+
+def parse_date_text(text: str, *, fetched_at: datetime | None = None) -> datetime | None:
+    """Parse the first publication date printed in ``text`` to an aware UTC datetime, else None.
+
+    Times without a zone are taken as UTC; "ET", "PT", "BST", ... follow the real zone's DST rules.
+    Relative forms ("2 hours ago") need ``fetched_at``.
+    """
+    if not text or len(text) > 400:
+        return None
+    for segment in _SEGMENT_SPLIT_RE.split(text):
+        found = _date_in(segment)
+        if found is None:
+            continue
+        year, month, day, span, offset = found
+        clock = _time_of_day(segment, span) or (0, 0, 0)
+        zone = offset or _zone(segment[span[1]:]) or _zone(segment) or UTC
+        try:
+            local = datetime(year, month, day, *clock, tzinfo=zone)
+        except ValueError:
+            continue
+        return _checked_utc(local)
+    if fetched_at is not None:
+        return _relative_to(text, fetched_at)
+    return None
+
+
+def _relative_to(text: str, fetched_at: datetime) -> datetime | None:
+    m = _RELATIVE_RE.search(text)
+    if m is None:
+        return None
+    amount_s, unit = m.group(1).lower(), m.group(2).lower()
+    amount = 1 if amount_s in {"a", "an", "one"} else int(amount_s)
+    if unit.startswith("s"):
+        delta = timedelta(seconds=amount)
+    elif unit.startswith("m"):
+        delta = timedelta(minutes=amount)
+    elif unit.startswith("h"):
+        delta = timedelta(hours=amount)
+    elif unit.startswith("d"):
+        delta = timedelta(days=amount)
+    else:
+        delta = timedelta(weeks=amount)
+    base = fetched_at if fetched_at.tzinfo is not None else fetched_at.replace(tzinfo=UTC)
+    return (base - delta).astimezone(UTC)

@@ -1,0 +1,151 @@
+"""Score the cleaning stage on the dev set, per track, next to trafilatura.
+
+    python -m workers.cleaning.evaluation --dev ../shared/eval/cleaning/dev.jsonl [--track text|html|both]
+
+For each track it runs ``extract_article`` over every page, writes predictions
+(``{"id", "body": "\\n".join(paragraphs)}``) as JSONL, runs the benchmark's ``score.py`` (found next to
+``--dev``) as a subprocess, and prints one table: track, F1, P, R, pages/s. The HTML track is also run
+through trafilatura on the same pages in the same run, with the speed ratio ours/trafilatura.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from workers.cleaning.extract import extract_article
+
+__all__ = ["TrackScore", "main", "score_predictions"]
+
+logger = logging.getLogger(__name__)
+
+_SCORE_LINE_RE = re.compile(r"^set all n \d+ P ([\d.]+) R ([\d.]+) F1 ([\d.]+)", re.MULTILINE)
+_CONTENT_TYPES = {"text": "text/plain", "html": "text/html"}
+
+
+@dataclass(frozen=True, slots=True)
+class TrackScore:
+    """One row of the evaluation table."""
+
+    name: str
+    f1: float
+    precision: float
+    recall: float
+    pages_per_second: float
+
+
+def load_pages(path: Path) -> list[dict[str, Any]]:
+    """Read the dev JSONL pages."""
+    with path.open("rb") as handle:
+        return [orjson.loads(line) for line in handle if line.strip()]
+
+
+def _timed_predictions(
+    pages: Sequence[dict[str, Any]], field: str, extract_body: Callable[[str, str | None], list[str]]
+) -> tuple[list[dict[str, str]], float]:
+    predictions: list[dict[str, str]] = []
+    elapsed = 0.0
+    for page in pages:
+        started = time.perf_counter()
+        body = extract_body(page[field], page.get("url"))
+        elapsed += time.perf_counter() - started
+        predictions.append({"id": page["id"], "body": "\n".join(body)})
+    return predictions, len(pages) / elapsed if elapsed > 0 else float("inf")
+
+
+def score_predictions(score_script: Path, dev: Path, predictions: Sequence[dict[str, str]], workdir: Path,
+                      name: str, *, per_page: bool = False) -> tuple[float, float, float]:
+    """Write predictions, run score.py on them and return (F1, P, R) of the whole set."""
+    pred_path = workdir / f"pred-{name}.jsonl"
+    pred_path.write_bytes(b"".join(orjson.dumps(p) + b"\n" for p in predictions))
+    command = [sys.executable, str(score_script), str(dev), str(pred_path)]
+    if per_page:
+        command.append("--per-page")
+    completed = subprocess.run(command, capture_output=True, text=True, check=True)  # noqa: S603
+    if per_page:
+        sys.stdout.write(f"--- {name}\n{completed.stdout}")
+    m = _SCORE_LINE_RE.search(completed.stdout)
+    if m is None:
+        raise RuntimeError(f"unexpected score.py output: {completed.stdout[-500:]}")
+    return float(m.group(3)), float(m.group(1)), float(m.group(2))
+
+
+def _ours(content_type: str) -> Callable[[str, str | None], list[str]]:
+    def run(content: str, url: str | None) -> list[str]:
+        return extract_article(content, content_type, url=url).body
+
+    return run
+
+
+def _trafilatura_body(content: str, url: str | None) -> list[str]:
+    import trafilatura
+
+    text = trafilatura.extract(content, url=url, include_comments=False) or ""
+    return [line for line in text.split("\n") if line.strip()]
+
+
+def evaluate(dev: Path, tracks: Sequence[str], *, per_page: bool = False, with_trafilatura: bool = True,
+             ) -> list[TrackScore]:
+    """Run every requested track (and trafilatura on HTML) and score it."""
+    score_script = dev.parent / "score.py"
+    if not score_script.is_file():
+        raise FileNotFoundError(f"score.py not found next to {dev}")
+    pages = load_pages(dev)
+    extract_article("warm up the language model", "text/plain")
+    rows: list[TrackScore] = []
+    with tempfile.TemporaryDirectory(prefix="wirestream-eval-") as tmp:
+        workdir = Path(tmp)
+        for track in tracks:
+            predictions, speed = _timed_predictions(pages, track, _ours(_CONTENT_TYPES[track]))
+            f1, precision, recall = score_predictions(score_script, dev, predictions, workdir, track,
+                                                      per_page=per_page)
+            rows.append(TrackScore(f"wirestream {track}", f1, precision, recall, speed))
+            if track == "html" and with_trafilatura:
+                predictions, speed = _timed_predictions(pages, "html", _trafilatura_body)
+                f1, precision, recall = score_predictions(score_script, dev, predictions, workdir,
+                                                          "trafilatura-html")
+                rows.append(TrackScore("trafilatura html", f1, precision, recall, speed))
+    return rows
+
+
+def format_table(rows: Sequence[TrackScore]) -> str:
+    """The evaluation table, with the HTML speed ratio ours/trafilatura when both were run."""
+    lines = [f"{'track':<20} {'F1':>7} {'P':>7} {'R':>7} {'pages/s':>9}"]
+    lines += [f"{r.name:<20} {r.f1:7.4f} {r.precision:7.4f} {r.recall:7.4f} {r.pages_per_second:9.1f}"
+              for r in rows]
+    by_name = {r.name: r for r in rows}
+    ours, theirs = by_name.get("wirestream html"), by_name.get("trafilatura html")
+    if ours and theirs:
+        lines.append(f"html speed ratio wirestream/trafilatura: {ours.pages_per_second / theirs.pages_per_second:.2f}x"
+                     f"  (F1 {ours.f1:.4f} vs {theirs.f1:.4f})")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dev", type=Path, required=True, help="dev.jsonl (score.py must sit next to it)")
+    parser.add_argument("--track", choices=["text", "html", "both"], default="both")
+    parser.add_argument("--per-page", action="store_true", help="also print score.py's per-page lines")
+    parser.add_argument("--no-trafilatura", action="store_true", help="skip the trafilatura comparison")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    tracks = ["text", "html"] if args.track == "both" else [args.track]
+    rows = evaluate(args.dev, tracks, per_page=args.per_page, with_trafilatura=not args.no_trafilatura)
+    sys.stdout.write(format_table(rows) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,259 @@
+"""Line classification for plain-text pages: cheap per-line features, neighbourhood context, two
+logistic layers.
+
+Layer 1 scores each line from its own shape (length, sentence punctuation, capitalisation,
+digits, boilerplate phrase families, self-promotion words, link/navigation patterns) and its
+surroundings (prose density around it, position relative to the headline block and to the
+main run of long paragraphs, repeats elsewhere on the page). Layer 2 re-scores each line with the
+layer-1 probabilities of its neighbours, which smooths the decision into contiguous main-content
+regions while still cutting "Related articles" lists and captions out of the middle of a story.
+
+The weights live in ``line_weights.py``; ``training.py`` fits them (page-grouped cross-validation).
+Everything here is plain arithmetic over compiled regexes and a small numpy matrix, so a page
+of a few hundred lines costs well under a millisecond.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from workers.cleaning.boilerplate import BOILERPLATE_PHRASE_RE, BOILERPLATE_SHORT_RE, SELF_PROMO_RE
+from workers.cleaning.dates import looks_like_date_line
+
+__all__ = ["FEATURE_NAMES", "context_features", "line_features", "score_lines"]
+
+FloatArray = npt.NDArray[np.float64]
+
+_WORD_RE = re.compile(r"\w+")
+_TERMINAL = frozenset(".!?\"”’'):;…»」。！？")
+_SENTENCE_END = frozenset(".!?。！？")
+_QUOTES_OPEN = frozenset("\"“‘'«„「-–—•")
+_YOU_RE = re.compile(r"\b(?:you|your)\b", re.IGNORECASE)
+_WE_RE = re.compile(r"\b(?:we|our|us)\b", re.IGNORECASE)
+_SEPARATOR_RE = re.compile(r"\s[|•·»›/]\s|\s[|•·»›]|^[|•·»›]|\|")
+_URL_RE = re.compile(r"https?://|www\.|\.com\b|\.co\.uk\b|@\w", re.IGNORECASE)
+_DIGIT_RE = re.compile(r"\d")
+_CAPTION_RE = re.compile(
+    r"\((?:image|photo|picture|pic|credit|video|source|file)\b|\b(?:image|photo|picture)s?:|"
+    r"\b(?:getty|afp|reuters|ap photo|shutterstock|istock|epa)\b|/\s*(?:getty|afp|reuters|ap)\b",
+    re.IGNORECASE,
+)
+_COMMENT_HEAD_RE = re.compile(
+    r"^(?:\d+\s+)?(?:comments?|responses?|replies|reactions?|discussion)\s*(?:\(\d+\))?:?$"
+    r"|^.{1,60}\s(?:says|wrote|said):?$|^leave\s+a\s+(?:reply|comment)|^(?:join|start)\s+the\s+(?:discussion|conversation)"
+    r"|^(?:post|add|write|show|view|load)\s+(?:a\s+|all\s+)?comments?|^comments?\s+(?:are\s+closed|policy)"
+    r"|^\d+\s+(?:comments?|responses?|replies)\b|save\s+my\s+name,\s+email|^reply$|^report\s+(?:comment|abuse)",
+    re.IGNORECASE,
+)
+_END_MARKER_RE = re.compile(
+    r"^\W*(?:related(?:\s+(?:articles?|stories|posts|content|coverage|links|topics|news|reading))?|more\s+(?:from|on|in|"
+    r"stories|news|articles)\b.{0,40}|(?:you\s+(?:may|might)\s+also\s+like).{0,20}|recommended(?:\s+\w+){0,2}"
+    r"|(?:most\s+)?(?:popular|read|viewed|shared)(?:\s+\w+){0,2}|trending(?:\s+\w+){0,2}|tags?|topics|"
+    r"share\s+this(?:\s+\w+)?|about\s+the\s+authors?|(?:read|see)\s+(?:more|also|next)|up\s+next|latest(?:\s+\w+){0,2}"
+    r"|don'?t\s+miss|(?:top|other|latest|more)\s+stories)\W*$",
+    re.IGNORECASE,
+)
+_STOPWORDS = frozenset(
+    # English plus the commonest function words of a few other languages seen in news scrapes.
+    """the a an of to in and or for on with at by from is are was were be been has have had it its this that
+    these those as but not he she they his her their who which said says will would can could also than
+    more about after into over new one two i you we our there when what up out if no so all just
+    de la le les et des du en un une est pour que qui dans sur pas au
+    der die das und ist von zu den mit sich des auf nicht ein eine für im dem
+    el los las y del por con una para es se lo como
+    o os as do da em um uma com não
+    il di che e per non sono
+    и в не на что с по это как а но он она
+    """.split()
+)
+
+FEATURE_NAMES: tuple[str, ...] = (
+    "bias", "log_words", "log_chars", "terminal", "sentence_end", "long15", "short3", "starts_upper",
+    "starts_quote", "titlecase_ratio", "digit_ratio", "phrase", "short_nav", "promo", "you", "we",
+    "separator", "url", "caption", "comma_ratio", "stop_ratio", "all_upper", "ends_colon",
+    "position", "in_header", "after_header", "first_after_header", "date_like", "byline_like",
+    "repeated", "before_main", "after_main", "in_main", "dens3", "dens8", "prev_prose", "next_prose",
+    "prev_words", "next_words", "headlineish", "known_bp", "gap_to_prose", "comment_head", "after_comments",
+    "date_any", "run_short", "run_flanked", "title_repeat", "after_end_marker", "promo_near",
+)
+_N_BASE = len(FEATURE_NAMES)
+
+
+def _is_prose(line: str, words: int) -> bool:
+    return words >= 15 or (words >= 5 and line[-1] in _TERMINAL)
+
+
+def line_features(
+    lines: Sequence[str],
+    *,
+    header_end: int,
+    date_index: int | None,
+    byline_index: int | None,
+    title_index: int | None = None,
+    cjk: bool,
+    is_known_boilerplate: Callable[[str], bool] | None = None,
+) -> FloatArray:
+    """Per-line feature matrix (lines x FEATURE_NAMES) for one page."""
+    n = len(lines)
+    words_list: list[list[str]] = [_WORD_RE.findall(line) for line in lines]
+    eff_words = [
+        max(len(w), len(line) // 3) if cjk else len(w) for w, line in zip(words_list, lines, strict=True)
+    ]
+    prose = [_is_prose(line, ew) for line, ew in zip(lines, eff_words, strict=True)]
+    long_prose = [p and ew >= 20 for p, ew in zip(prose, eff_words, strict=True)]
+    first_main = next((i for i in range(header_end + 1, n) if long_prose[i]), None)
+    if first_main is None:
+        first_main = next((i for i in range(n) if long_prose[i]), n)
+    last_main = next((i for i in range(n - 1, -1, -1) if long_prose[i]), -1)
+    counts = Counter(lines)
+    prose_prefix = [0]
+    for p in prose:
+        prose_prefix.append(prose_prefix[-1] + p)
+
+    # Distance (in lines) to the nearest prose line on either side.
+    gap = [n] * n
+    last_seen = -n
+    for i in range(n):
+        if prose[i]:
+            last_seen = i
+        gap[i] = i - last_seen
+    last_seen = 2 * n
+    for i in range(n - 1, -1, -1):
+        if prose[i]:
+            last_seen = i
+        gap[i] = min(gap[i], last_seen - i)
+
+    # Runs of consecutive non-prose lines (navigation, link lists, tables, short list items).
+    run_len = [0] * n
+    run_flanked = [False] * n
+    i = 0
+    while i < n:
+        if prose[i]:
+            i += 1
+            continue
+        j = i
+        while j < n and not prose[j]:
+            j += 1
+        flanked = i > 0 and j < n
+        for k in range(i, j):
+            run_len[k] = j - i
+            run_flanked[k] = flanked
+        i = j
+    comment_head = [_COMMENT_HEAD_RE.search(line) is not None for line in lines]
+    first_comment = next((i for i in range(first_main, n) if comment_head[i]), n) if first_main < n else n
+    end_marker = next(
+        (i for i in range(first_main + 1, n) if eff_words[i] <= 6 and _END_MARKER_RE.match(lines[i])), n
+    ) if first_main < n else n
+    title_line = lines[title_index] if title_index is not None and 0 <= title_index < n else None
+
+    promo = [0.0] * n
+    rows: list[list[float]] = []
+    for i, line in enumerate(lines):
+        words = words_list[i]
+        wc = len(words)
+        ew = eff_words[i]
+        chars = len(line)
+        last = line[-1]
+        first = line[0]
+        caps = sum(1 for w in words if w[0].isupper()) if wc else 0
+        lower_words = [w.lower() for w in words]
+        stops = sum(1 for w in lower_words if w in _STOPWORDS)
+        promo_count = len(SELF_PROMO_RE.findall(line)) if wc >= 4 else 0
+        promo[i] = min(promo_count, 3) / 3.0
+        lo3, hi3 = max(0, i - 3), min(n, i + 4)
+        lo8, hi8 = max(0, i - 8), min(n, i + 9)
+        rows.append([
+            1.0,
+            np.log1p(ew),
+            np.log1p(chars),
+            float(last in _TERMINAL),
+            float(last in _SENTENCE_END),
+            float(ew >= 15),
+            float(ew <= 3),
+            float(first.isupper()),
+            float(first in _QUOTES_OPEN),
+            caps / wc if wc else 0.0,
+            len(_DIGIT_RE.findall(line)) / chars,
+            float(BOILERPLATE_PHRASE_RE.search(line) is not None),
+            float(wc <= 4 and BOILERPLATE_SHORT_RE.match(line) is not None),
+            promo[i],
+            float(_YOU_RE.search(line) is not None),
+            float(len(_WE_RE.findall(line)) >= 2),
+            float(_SEPARATOR_RE.search(line) is not None),
+            float(_URL_RE.search(line) is not None),
+            float(_CAPTION_RE.search(line) is not None),
+            line.count(",") / (wc + 1),
+            stops / wc if wc else 0.0,
+            float(line.isupper() and chars > 3),
+            float(last == ":"),
+            i / n,
+            float(i <= header_end),
+            float(i > header_end >= 0),
+            float(i == header_end + 1),
+            float(date_index is not None and abs(i - date_index) <= 1),
+            float(byline_index is not None and i == byline_index),
+            float(counts[line] > 1),
+            float(i < first_main),
+            float(i > last_main),
+            float(first_main <= i <= last_main),
+            (prose_prefix[hi3] - prose_prefix[lo3]) / (hi3 - lo3),
+            (prose_prefix[hi8] - prose_prefix[lo8]) / (hi8 - lo8),
+            float(i > 0 and prose[i - 1]),
+            float(i + 1 < n and prose[i + 1]),
+            np.log1p(eff_words[i - 1]) if i > 0 else 0.0,
+            np.log1p(eff_words[i + 1]) if i + 1 < n else 0.0,
+            float(3 <= wc <= 14 and last not in _TERMINAL and caps / wc >= 0.6) if wc else 0.0,
+            float(is_known_boilerplate is not None and is_known_boilerplate(line)),
+            min(gap[i], 10) / 10.0,
+            float(comment_head[i]),
+            float(i > first_comment),
+            float(ew <= 14 and looks_like_date_line(line)),
+            np.log1p(run_len[i]),
+            float(run_flanked[i] and run_len[i] <= 12),
+            float(title_line is not None and i != title_index and len(title_line) >= 20 and title_line in line),
+            float(i > end_marker),
+            0.0,
+        ])
+    matrix = np.asarray(rows, dtype=np.float64)
+    if n:
+        # Self-promotion in the neighbourhood (donation appeals come in blocks).
+        padded = np.pad(np.asarray(promo), 2)
+        matrix[:, -1] = np.maximum.reduce([padded[k:k + n] for k in range(5)])
+    return matrix
+
+
+def context_features(probabilities: FloatArray) -> FloatArray:
+    """Layer-2 context: neighbours' layer-1 probabilities and window means (lines x 8)."""
+    n = probabilities.shape[0]
+    padded = np.pad(probabilities, 5, constant_values=0.0)
+    cumulative = np.concatenate(([0.0], np.cumsum(padded)))
+
+    def window_mean(radius: int) -> FloatArray:
+        centre = np.arange(n) + 5
+        total = cumulative[centre + radius + 1] - cumulative[centre - radius]
+        return np.asarray(total / (2 * radius + 1), dtype=np.float64)
+
+    return np.column_stack([
+        padded[4:4 + n], padded[6:6 + n], padded[3:3 + n], padded[7:7 + n],
+        window_mean(2), window_mean(5),
+        np.maximum(padded[4:4 + n], padded[6:6 + n]),
+        np.minimum(padded[4:4 + n], padded[6:6 + n]),
+    ])
+
+
+def _sigmoid(x: FloatArray) -> FloatArray:
+    return np.asarray(1.0 / (1.0 + np.exp(-np.clip(x, -30.0, 30.0))), dtype=np.float64)
+
+
+def score_lines(features: FloatArray, layer1: FloatArray, layer2: FloatArray) -> FloatArray:
+    """Body probability per line from the two logistic layers."""
+    if features.shape[0] == 0:
+        return np.zeros(0)
+    first = _sigmoid(features @ layer1)
+    stacked = np.hstack([features, context_features(first)])
+    return _sigmoid(stacked @ layer2)

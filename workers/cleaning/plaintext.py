@@ -1,0 +1,211 @@
+"""Plain-text article extraction: classify the lines of a scraped page as header, body or boilerplate."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from workers.cleaning.boilerplate import BOILERPLATE_PHRASE_RE, SELF_PROMO_RE
+from workers.cleaning.byline import parse_byline
+from workers.cleaning.dates import looks_like_date_line, parse_date_text
+from workers.cleaning.line_weights import BODY_THRESHOLD, LAYER1_WEIGHTS, LAYER2_WEIGHTS
+from workers.cleaning.linemodel import FloatArray, line_features, score_lines
+
+__all__ = ["PageLines", "TextArticle", "analyse_page", "body_indices", "extract_text_article", "split_lines"]
+
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\ufeff\ufffd]")
+_LINE_SPLIT_RE = re.compile(r"\r\n|\r|\n|\u2028|\u2029")
+_WORD_RE = re.compile(r"\w+")
+_WE_RE = re.compile(r"\b(?:we|our|us)\b", re.IGNORECASE)
+_QUOTED_RE = re.compile(r"[“\"][^”\"]*[”\"]")
+_TERMINAL = frozenset(".!?\"”’'):;…»」。！？")
+
+_HEADER_SCAN_FRACTION = 0.6
+_HEADER_SCAN_MIN = 40
+
+
+@dataclass(slots=True)
+class TextArticle:
+    """What the plain-text extractor found (mutable while it is being built)."""
+
+    title: str | None = None
+    standfirst: str | None = None
+    authors: list[str] = field(default_factory=list)
+    published_at: datetime | None = None
+    body: list[str] = field(default_factory=list)
+    lines_in: int = 0
+    lines_removed: int = 0
+
+
+def split_lines(text: str) -> list[str]:
+    """Non-empty, stripped lines of ``text`` with control characters removed."""
+    text = _CONTROL_RE.sub("", text)
+    return [stripped for line in _LINE_SPLIT_RE.split(text) if (stripped := line.strip())]
+
+
+def _is_prose(line: str, words: int) -> bool:
+    if words >= 15:
+        return True
+    return words >= 5 and line[-1] in _TERMINAL
+
+
+def _is_headline(line: str, words: int) -> bool:
+    return 3 <= words <= 40 and 15 <= len(line) <= 300 and not line.endswith((".", ":", ",", ";"))
+
+
+@dataclass(slots=True)
+class _Header:
+    title: int | None = None
+    standfirst: int | None = None
+    byline: int | None = None
+    date: int | None = None
+    authors: list[str] = field(default_factory=list)
+    published_at: datetime | None = None
+
+    def last_index(self) -> int:
+        found = [i for i in (self.title, self.standfirst, self.byline, self.date) if i is not None]
+        return max(found) if found else -1
+
+
+def _find_header(lines: list[str], word_counts: list[int], fetched_at: datetime | None) -> _Header:
+    header = _Header()
+    limit = max(_HEADER_SCAN_MIN, int(len(lines) * _HEADER_SCAN_FRACTION))
+    for i, line in enumerate(lines[:limit]):
+        if word_counts[i] > 25 or not looks_like_date_line(line):
+            continue
+        moment = parse_date_text(line, fetched_at=fetched_at)
+        if moment is not None:
+            header.date, header.published_at = i, moment
+            break
+    anchor = header.date
+    # Byline: "By ..." anywhere near the top, or a bare name right next to the dateline.
+    window = range(max(0, anchor - 3), min(len(lines), anchor + 3)) if anchor is not None else range(min(limit, len(lines)))
+    for i in window:
+        names = parse_byline(lines[i])
+        if names is None and anchor is not None and abs(i - anchor) <= 1 and i != anchor:
+            names = parse_byline(lines[i], bare=True)
+        if names:
+            header.byline, header.authors = i, names
+            break
+    if header.byline is None and anchor is not None:
+        # The dateline itself may carry the byline: "By Jane Doe | Feb 5, 2024".
+        names = parse_byline(lines[anchor].split("|")[0])
+        if names:
+            header.byline, header.authors = anchor, names
+    top_candidates = [i for i in (header.byline, header.date) if i is not None]
+    if not top_candidates:
+        return header
+    top = min(top_candidates)
+    # Headline and standfirst sit just above the byline/dateline.
+    above = [i for i in range(max(0, top - 4), top) if i not in (header.byline, header.date)]
+    if not above:
+        return header
+    last = above[-1]
+    if _is_prose(lines[last], word_counts[last]) and len(above) >= 2 and _is_headline(lines[above[-2]], word_counts[above[-2]]):
+        header.title, header.standfirst = above[-2], last
+    elif _is_headline(lines[last], word_counts[last]):
+        header.title = last
+    return header
+
+
+def _is_cjk_text(lines: list[str]) -> bool:
+    sample = "".join(lines[:200])[:6000]
+    if not sample:
+        return False
+    return sample.count(" ") / len(sample) < 0.04
+
+
+@dataclass(slots=True)
+class PageLines:
+    """A plain-text page split into lines, with its header found and its line features computed."""
+
+    lines: list[str]
+    header: _Header
+    header_end: int
+    features: FloatArray
+
+
+def analyse_page(
+    text: str,
+    *,
+    fetched_at: datetime | None = None,
+    is_known_boilerplate: Callable[[str], bool] | None = None,
+) -> PageLines:
+    """Split ``text`` into lines, find the headline block and compute the line features."""
+    lines = split_lines(text)
+    word_counts = [len(_WORD_RE.findall(line)) for line in lines]
+    header = _find_header(lines, word_counts, fetched_at) if lines else _Header()
+    header_end = header.last_index()
+    features = line_features(
+        lines,
+        header_end=header_end,
+        date_index=header.date,
+        byline_index=header.byline,
+        title_index=header.title,
+        cjk=_is_cjk_text(lines),
+        is_known_boilerplate=is_known_boilerplate,
+    )
+    return PageLines(lines=lines, header=header, header_end=header_end, features=features)
+
+
+def appeal_block_indices(lines: Sequence[str]) -> set[int]:
+    """Lines of reader appeals (donation, membership, registration pitches), whatever the model says.
+
+    A line is an appeal when it is heavy with self-promotion words, or names an appeal phrase and
+    talks to or about the reader/site; prose lines with some self-promotion that touch an appeal
+    line are part of the same block.
+    """
+    n = len(lines)
+    promo = [len(SELF_PROMO_RE.findall(line)) for line in lines]
+    first_person = [len(_WE_RE.findall(_QUOTED_RE.sub("", line))) for line in lines]
+    strong: set[int] = set()
+    for i, line in enumerate(lines):
+        if promo[i] >= 3 or (BOILERPLATE_PHRASE_RE.search(line) is not None and (promo[i] >= 1 or len(line) < 120)):
+            strong.add(i)
+    weak = {i for i in range(n) if promo[i] >= 1 or first_person[i] >= 2}
+    frontier = list(strong)
+    while frontier:
+        i = frontier.pop()
+        for j in (i - 1, i + 1):
+            if 0 <= j < n and j in weak and j not in strong:
+                strong.add(j)
+                frontier.append(j)
+    return strong
+
+
+def body_indices(page: PageLines, probabilities: FloatArray, threshold: float = BODY_THRESHOLD) -> list[int]:
+    """Indices of the lines kept as body: above threshold, not in the headline block, no appeal."""
+    header = page.header
+    skip = {i for i in (header.title, header.standfirst, header.byline, header.date) if i is not None}
+    candidates = [i for i in range(len(page.lines)) if probabilities[i] >= threshold and i not in skip]
+    if not candidates:
+        return candidates
+    appeals = appeal_block_indices(page.lines)
+    return [i for i in candidates if i not in appeals]
+
+
+def extract_text_article(
+    text: str,
+    *,
+    fetched_at: datetime | None = None,
+    is_known_boilerplate: Callable[[str], bool] | None = None,
+) -> TextArticle:
+    """Split a plain-text page into header fields, body paragraphs and dropped boilerplate."""
+    page = analyse_page(text, fetched_at=fetched_at, is_known_boilerplate=is_known_boilerplate)
+    lines = page.lines
+    article = TextArticle(lines_in=len(lines))
+    if not lines:
+        return article
+    header = page.header
+    article.authors = header.authors
+    article.published_at = header.published_at
+    if header.title is not None:
+        article.title = lines[header.title]
+    if header.standfirst is not None:
+        article.standfirst = lines[header.standfirst]
+    probabilities = score_lines(page.features, LAYER1_WEIGHTS, LAYER2_WEIGHTS)
+    article.body = [lines[i] for i in body_indices(page, probabilities)]
+    article.lines_removed = len(lines) - len(article.body)
+    return article

@@ -1,0 +1,58 @@
+"""Running one stage as a Faust worker process: ``wirestream worker clean|tag``."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import faust
+
+from workers.app import create_app
+from workers.kafka import ensure_topics
+from workers.settings import Settings, Stage
+
+log = logging.getLogger(__name__)
+
+
+def build_worker(settings: Settings, stage: Stage) -> faust.Worker:
+    """Build the Faust worker for ``stage`` (topics ensured, model loaded) without starting it."""
+    asyncio.run(ensure_topics(settings))
+    app, topics = create_app(settings, stage)
+    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"wirestream-{stage}")
+    if stage == "clean":
+        from workers.cleaning.agent import register_clean_agent
+
+        register_clean_agent(app, topics, settings, executor)
+    else:
+        from workers.tagging.agent import register_tag_agent
+        from workers.tagging.model import load_model
+
+        started = time.perf_counter()
+        nlp = load_model(settings.model)
+        log.info("loaded spaCy model %s in %.2fs", settings.model, time.perf_counter() - started)
+        register_tag_agent(app, topics, settings, executor, nlp)
+
+    @app.on_rebalance_complete.connect
+    def _ready(sender: Any, /, *_: Any, signal: Any, **__: Any) -> None:
+        assigned = sender.consumer.assignment() if sender.consumer else set()
+        log.info(
+            "worker ready: stage=%s group=%s assigned=%d partitions", stage, sender.conf.id, len(assigned)
+        )
+
+    return faust.Worker(
+        app,
+        loglevel=settings.log_level,
+        quiet=True,
+        redirect_stdouts=False,
+        override_logging=False,
+    )
+
+
+def run_worker(settings: Settings, stage: Stage) -> None:
+    """Run the worker for ``stage`` until SIGTERM/SIGINT (Faust stops gracefully and commits)."""
+    worker = build_worker(settings, stage)
+    log.info("starting %s worker %s on %s", stage, settings.worker_id, settings.broker)
+    worker.execute_from_commandline()
