@@ -22,7 +22,16 @@ from workers.errors import (
     UnsupportedVersionError,
 )
 
-SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
+def _schema_dir() -> Path:
+    """``schemas/`` of the repository, or the copy packaged inside ``workers/`` (container images)."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here.parent / "schemas", here / "schemas"):
+        if (candidate / "article.raw.v1.json").is_file():
+            return candidate
+    return here.parent / "schemas"
+
+
+SCHEMA_DIR = _schema_dir()
 SCHEMA_VERSION = 1
 KNOWN_VERSIONS = frozenset({1})
 

@@ -73,6 +73,23 @@ SELF_PROMO_RE = re.compile(
 )
 
 
+# Every alternative of BOILERPLATE_PHRASE_RE contains at least one of these words (lowercase), so a
+# line without any of them cannot match and the (comparatively slow) regex is skipped.
+PHRASE_TRIGGER_WORDS = frozenset(
+    """cookies cookie privacy terms rights copyright sign subscribe newsletter newsletters email e mail
+    thank already log login logged create forgot refresh notifications notification donation donations
+    contribution contributions donate support member subscriber supporter patron share follow post click
+    read popular viewed shared related recommended stories articles like enjoy interested advertisement advertisements
+    sponsored skip top javascript browser ad adblocker blocker whitelist report comment comments image
+    photo photograph getty app listen reading min mins minute minutes trending breaking paywall premium
+    subscribers unlimited access signing subscribing registering""".split()
+)
+PROMO_TRIGGER_WORDS = frozenset(
+    """journalism journalists reporters newsroom paywall paywalls donation donations donate subscriber
+    subscribers subscription subscriptions membership independent quality readers our""".split()
+)
+
+
 def line_fingerprint(line: str) -> str:
     """Stable fingerprint of a line: lowercased, runs of digits as "0", whitespace collapsed.
 

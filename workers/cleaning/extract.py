@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,6 +19,7 @@ MAX_CONTENT_CHARS = 12_000_000
 """Content longer than this is not parsed at all (flag ``too_large``)."""
 
 _MIN_BODY_CHARS = 1
+_ODD_CHAR_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffd]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,8 +49,7 @@ def _looks_binary(content: str) -> bool:
     sample = content[:4096]
     if not sample:
         return False
-    odd = sum(1 for ch in sample if (ord(ch) < 32 and ch not in "\n\r\t") or ch == "\ufffd")
-    return odd / len(sample) > 0.1
+    return len(_ODD_CHAR_RE.findall(sample)) / len(sample) > 0.1
 
 
 def extract_article(

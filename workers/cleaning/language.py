@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from typing import Any
 
@@ -12,12 +13,13 @@ logger = logging.getLogger(__name__)
 
 _SAMPLE_CHARS = 700
 _MIN_LETTERS = 20
+_LETTER_RE = re.compile(r"[^\W\d_]")
 _lock = threading.Lock()
 _identifier: Any = None
 
 
 def _load_identifier() -> Any:
-    global _identifier  # noqa: PLW0603 - one model per process, loaded lazily
+    global _identifier  # one model per process, loaded lazily
     with _lock:
         if _identifier is None:
             from py3langid.langid import MODEL_FILE, LanguageIdentifier
@@ -29,7 +31,7 @@ def _load_identifier() -> Any:
 def detect_language(text: str) -> str | None:
     """ISO 639-1 code of ``text`` ("en", "de", ...), or None when there is too little text to tell."""
     sample = text[:_SAMPLE_CHARS]
-    if sum(ch.isalpha() for ch in sample) < _MIN_LETTERS:
+    if len(_LETTER_RE.findall(sample, 0, 400)) < _MIN_LETTERS:
         return None
     try:
         code, _score = _load_identifier().classify(sample)

@@ -22,7 +22,13 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import numpy.typing as npt
 
-from workers.cleaning.boilerplate import BOILERPLATE_PHRASE_RE, BOILERPLATE_SHORT_RE, SELF_PROMO_RE
+from workers.cleaning.boilerplate import (
+    BOILERPLATE_PHRASE_RE,
+    BOILERPLATE_SHORT_RE,
+    PHRASE_TRIGGER_WORDS,
+    PROMO_TRIGGER_WORDS,
+    SELF_PROMO_RE,
+)
 from workers.cleaning.dates import looks_like_date_line
 
 __all__ = ["FEATURE_NAMES", "context_features", "line_features", "score_lines"]
@@ -57,6 +63,10 @@ _END_MARKER_RE = re.compile(
     r"share\s+this(?:\s+\w+)?|about\s+the\s+authors?|(?:read|see)\s+(?:more|also|next)|up\s+next|latest(?:\s+\w+){0,2}"
     r"|don'?t\s+miss|(?:top|other|latest|more)\s+stories)\W*$",
     re.IGNORECASE,
+)
+_CAPTION_TRIGGERS = frozenset(
+    "image images photo photos picture pictures pic credit video source file getty afp reuters ap shutterstock "
+    "istock epa".split()
 )
 _STOPWORDS = frozenset(
     # English plus the commonest function words of a few other languages seen in news scrapes.
@@ -144,7 +154,7 @@ def line_features(
             run_len[k] = j - i
             run_flanked[k] = flanked
         i = j
-    comment_head = [_COMMENT_HEAD_RE.search(line) is not None for line in lines]
+    comment_head = [len(line) <= 90 and _COMMENT_HEAD_RE.search(line) is not None for line in lines]
     first_comment = next((i for i in range(first_main, n) if comment_head[i]), n) if first_main < n else n
     end_marker = next(
         (i for i in range(first_main + 1, n) if eff_words[i] <= 6 and _END_MARKER_RE.match(lines[i])), n
@@ -161,9 +171,13 @@ def line_features(
         last = line[-1]
         first = line[0]
         caps = sum(1 for w in words if w[0].isupper()) if wc else 0
-        lower_words = [w.lower() for w in words]
-        stops = sum(1 for w in lower_words if w in _STOPWORDS)
-        promo_count = len(SELF_PROMO_RE.findall(line)) if wc >= 4 else 0
+        lower_words = {w.lower() for w in words}
+        stops = sum(1 for w in words if w.lower() in _STOPWORDS)
+        phrase = ("©" in line or not lower_words.isdisjoint(PHRASE_TRIGGER_WORDS)) and (
+            BOILERPLATE_PHRASE_RE.search(line) is not None)
+        promo_count = len(SELF_PROMO_RE.findall(line)) if wc >= 4 and not lower_words.isdisjoint(
+            PROMO_TRIGGER_WORDS) else 0
+        has_digit = _DIGIT_RE.search(line) is not None
         promo[i] = min(promo_count, 3) / 3.0
         lo3, hi3 = max(0, i - 3), min(n, i + 4)
         lo8, hi8 = max(0, i - 8), min(n, i + 9)
@@ -178,15 +192,15 @@ def line_features(
             float(first.isupper()),
             float(first in _QUOTES_OPEN),
             caps / wc if wc else 0.0,
-            len(_DIGIT_RE.findall(line)) / chars,
-            float(BOILERPLATE_PHRASE_RE.search(line) is not None),
+            len(_DIGIT_RE.findall(line)) / chars if has_digit else 0.0,
+            float(phrase),
             float(wc <= 4 and BOILERPLATE_SHORT_RE.match(line) is not None),
             promo[i],
             float(_YOU_RE.search(line) is not None),
             float(len(_WE_RE.findall(line)) >= 2),
             float(_SEPARATOR_RE.search(line) is not None),
             float(_URL_RE.search(line) is not None),
-            float(_CAPTION_RE.search(line) is not None),
+            float(_CAPTION_RE.search(line) is not None) if not lower_words.isdisjoint(_CAPTION_TRIGGERS) else 0.0,
             line.count(",") / (wc + 1),
             stops / wc if wc else 0.0,
             float(line.isupper() and chars > 3),
@@ -212,7 +226,7 @@ def line_features(
             min(gap[i], 10) / 10.0,
             float(comment_head[i]),
             float(i > first_comment),
-            float(ew <= 14 and looks_like_date_line(line)),
+            float(ew <= 14 and (has_digit or "ago" in lower_words) and looks_like_date_line(line)),
             np.log1p(run_len[i]),
             float(run_flanked[i] and run_len[i] <= 12),
             float(title_line is not None and i != title_index and len(title_line) >= 20 and title_line in line),
@@ -227,8 +241,15 @@ def line_features(
     return matrix
 
 
-def context_features(probabilities: FloatArray) -> FloatArray:
-    """Layer-2 context: neighbours' layer-1 probabilities and window means (lines x 8)."""
+def _group_mean(probabilities: FloatArray, groups: npt.NDArray[np.int64]) -> FloatArray:
+    sums = np.bincount(groups, weights=probabilities)
+    counts = np.bincount(groups)
+    return np.asarray(sums[groups] / counts[groups], dtype=np.float64)
+
+
+def context_features(probabilities: FloatArray, groups: Sequence[npt.NDArray[np.int64]] = ()) -> FloatArray:
+    """Layer-2 context: neighbours' layer-1 probabilities and window means (lines x 8), plus the
+    mean probability of the lines sharing each grouping (HTML: same container / same grandparent)."""
     n = probabilities.shape[0]
     padded = np.pad(probabilities, 5, constant_values=0.0)
     cumulative = np.concatenate(([0.0], np.cumsum(padded)))
@@ -238,22 +259,25 @@ def context_features(probabilities: FloatArray) -> FloatArray:
         total = cumulative[centre + radius + 1] - cumulative[centre - radius]
         return np.asarray(total / (2 * radius + 1), dtype=np.float64)
 
-    return np.column_stack([
+    columns = [
         padded[4:4 + n], padded[6:6 + n], padded[3:3 + n], padded[7:7 + n],
         window_mean(2), window_mean(5),
         np.maximum(padded[4:4 + n], padded[6:6 + n]),
         np.minimum(padded[4:4 + n], padded[6:6 + n]),
-    ])
+    ]
+    columns += [_group_mean(probabilities, g) for g in groups]
+    return np.column_stack(columns)
 
 
 def _sigmoid(x: FloatArray) -> FloatArray:
     return np.asarray(1.0 / (1.0 + np.exp(-np.clip(x, -30.0, 30.0))), dtype=np.float64)
 
 
-def score_lines(features: FloatArray, layer1: FloatArray, layer2: FloatArray) -> FloatArray:
+def score_lines(features: FloatArray, layer1: FloatArray, layer2: FloatArray,
+                groups: Sequence[npt.NDArray[np.int64]] = ()) -> FloatArray:
     """Body probability per line from the two logistic layers."""
     if features.shape[0] == 0:
         return np.zeros(0)
     first = _sigmoid(features @ layer1)
-    stacked = np.hstack([features, context_features(first)])
+    stacked = np.hstack([features, context_features(first, groups)])
     return _sigmoid(stacked @ layer2)

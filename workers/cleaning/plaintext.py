@@ -7,7 +7,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from workers.cleaning.boilerplate import BOILERPLATE_PHRASE_RE, SELF_PROMO_RE
+import numpy as np
+import numpy.typing as npt
+
+from workers.cleaning.boilerplate import (
+    BOILERPLATE_PHRASE_RE,
+    PHRASE_TRIGGER_WORDS,
+    PROMO_TRIGGER_WORDS,
+    SELF_PROMO_RE,
+)
 from workers.cleaning.byline import parse_byline
 from workers.cleaning.dates import looks_like_date_line, parse_date_text
 from workers.cleaning.line_weights import BODY_THRESHOLD, LAYER1_WEIGHTS, LAYER2_WEIGHTS
@@ -19,6 +27,7 @@ _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\ufeff\ufffd]")
 _LINE_SPLIT_RE = re.compile(r"\r\n|\r|\n|\u2028|\u2029")
 _WORD_RE = re.compile(r"\w+")
 _WE_RE = re.compile(r"\b(?:we|our|us)\b", re.IGNORECASE)
+_WE_WORDS = frozenset({"we", "our", "us"})
 _QUOTED_RE = re.compile(r"[“\"][^”\"]*[”\"]")
 _TERMINAL = frozenset(".!?\"”’'):;…»」。！？")
 
@@ -125,6 +134,7 @@ class PageLines:
     header: _Header
     header_end: int
     features: FloatArray
+    groups: tuple[npt.NDArray[np.int64], ...] = ()
 
 
 def analyse_page(
@@ -158,11 +168,18 @@ def appeal_block_indices(lines: Sequence[str]) -> set[int]:
     line are part of the same block.
     """
     n = len(lines)
-    promo = [len(SELF_PROMO_RE.findall(line)) for line in lines]
-    first_person = [len(_WE_RE.findall(_QUOTED_RE.sub("", line))) for line in lines]
+    promo = [0] * n
+    first_person = [0] * n
     strong: set[int] = set()
     for i, line in enumerate(lines):
-        if promo[i] >= 3 or (BOILERPLATE_PHRASE_RE.search(line) is not None and (promo[i] >= 1 or len(line) < 120)):
+        words = {w.lower() for w in _WORD_RE.findall(line)}
+        if not words.isdisjoint(PROMO_TRIGGER_WORDS):
+            promo[i] = len(SELF_PROMO_RE.findall(line))
+        if not words.isdisjoint(_WE_WORDS):
+            first_person[i] = len(_WE_RE.findall(_QUOTED_RE.sub("", line)))
+        phrase = ("©" in line or not words.isdisjoint(PHRASE_TRIGGER_WORDS)) and (
+            BOILERPLATE_PHRASE_RE.search(line) is not None)
+        if promo[i] >= 3 or (phrase and (promo[i] >= 1 or len(line) < 120)):
             strong.add(i)
     weak = {i for i in range(n) if promo[i] >= 1 or first_person[i] >= 2}
     frontier = list(strong)

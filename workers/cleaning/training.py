@@ -129,14 +129,14 @@ def _fit_two_layers(pages: Sequence[_Page], inner_folds: int = 4) -> tuple[Float
         for k, p in enumerate(pages):
             if k % inner_folds == fold:
                 oof[k] = _sigmoid(p.page.features @ w)
-    x2 = np.vstack([np.hstack([p.page.features, context_features(o)]) for p, o in zip(pages, oof, strict=True)])
+    x2 = np.vstack([np.hstack([p.page.features, context_features(o, p.page.groups)]) for p, o in zip(pages, oof, strict=True)])
     layer2 = fit_logistic(x2, y, sw)
     return layer1, layer2
 
 
 def _page_probabilities(page: _Page, layer1: FloatArray, layer2: FloatArray) -> FloatArray:
     first = _sigmoid(page.page.features @ layer1)
-    return _sigmoid(np.hstack([page.page.features, context_features(first)]) @ layer2)
+    return _sigmoid(np.hstack([page.page.features, context_features(first, page.page.groups)]) @ layer2)
 
 
 def _kept(page: PageLines, probabilities: FloatArray, threshold: float, track: str) -> list[int]:

@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 from lxml import etree, html as lxml_html
 
 from workers.cleaning.dates import parse_date_text, parse_iso_datetime
@@ -66,7 +67,7 @@ DOM_FEATURE_NAMES: tuple[str, ...] = (
     "in_p", "in_li", "in_heading", "in_h1", "in_a_ratio", "in_nav", "in_footer", "in_header_tag", "in_aside",
     "in_form", "in_neg_class", "in_comment_class", "in_related_class", "in_pos_class", "in_article_tag",
     "in_main_tag", "in_figure", "in_blockquote", "in_table", "in_ld_body", "page_has_ld_body",
-    "in_time", "pos_container_on_page",
+    "in_time", "pos_container_on_page", "in_best_container", "owner_vote_share",
 )
 _N_DOM = len(DOM_FEATURE_NAMES)
 
@@ -105,7 +106,7 @@ def parse_html(content: str) -> etree._Element | None:
     """Parse HTML safely (no network, no huge trees, no entity expansion); None when unparseable."""
     parser = lxml_html.HTMLParser(
         remove_comments=True, remove_pis=True, no_network=True, huge_tree=False, recover=True,
-        remove_blank_text=False, compact=True, default_doctype=False,
+        remove_blank_text=False, compact=True, default_doctype=False, encoding="utf-8",
     )
     try:
         # Encoding declarations are meaningless (and rejected by lxml) in an already-decoded str.
@@ -266,6 +267,8 @@ def _own_bits(element: etree._Element, tag: str) -> int:
 @dataclass(slots=True)
 class _LineBuilder:
     lines: list[str] = field(default_factory=list)
+    owners: list[etree._Element | None] = field(default_factory=list)
+    owner: etree._Element | None = None
     bits: list[int] = field(default_factory=list)
     link_ratio: list[float] = field(default_factory=list)
     parts: list[str] = field(default_factory=list)
@@ -289,6 +292,7 @@ class _LineBuilder:
             line = _clean("".join(self.parts))
             if line:
                 self.lines.append(line)
+                self.owners.append(self.owner)
                 self.bits.append(self.part_bits)
                 self.link_ratio.append(self.link_chars / self.chars if self.chars else 0.0)
         self.parts = []
@@ -297,12 +301,24 @@ class _LineBuilder:
         self.link_chars = 0
 
 
-def render_lines(root: etree._Element) -> tuple[list[str], list[int], list[float]]:
+@dataclass(slots=True)
+class RenderedPage:
+    """Visible lines of a page with, per line, its block element, context bits and link ratio."""
+
+    lines: list[str]
+    owners: list[etree._Element | None]
+    bits: list[int]
+    link_ratio: list[float]
+
+
+def render_lines(root: etree._Element) -> RenderedPage:
     """Visible text of the page, one block per line, with context bits and link ratio per line."""
     body = root.find("body")
     start = body if body is not None else root
     out = _LineBuilder()
     stack: list[int] = [0]
+    blocks: list[etree._Element] = [start]
+    out.owner = start
     walker = etree.iterwalk(start, events=("start", "end"))
     seen = 0
     for event, element in walker:
@@ -324,6 +340,8 @@ def render_lines(root: etree._Element) -> tuple[list[str], list[int], list[float
                 continue
             if tag in _BLOCK_TAGS:
                 out.flush()
+                blocks.append(element)
+                out.owner = element
             bits = stack[-1] | _own_bits(element, tag)
             stack.append(bits)
             out.add(element.text, bits)
@@ -331,13 +349,61 @@ def render_lines(root: etree._Element) -> tuple[list[str], list[int], list[float
             bits = stack.pop()
             if bits >= 0 and tag in _BLOCK_TAGS:
                 out.flush()
+                if len(blocks) > 1:
+                    blocks.pop()
+                out.owner = blocks[-1]
             if element is not start:
                 out.add(element.tail, stack[-1] if stack else 0)
     out.flush()
-    return out.lines, out.bits, out.link_ratio
+    return RenderedPage(out.lines, out.owners, out.bits, out.link_ratio)
 
 
-def _dom_features(lines: list[str], bits: list[int], link_ratio: list[float], ld_body: str | None) -> FloatArray:
+def best_container_lines(rendered: RenderedPage) -> tuple[list[bool], list[float]]:
+    """Readability-style main container: paragraphs vote for their parent (and half for the
+    grandparent) by length and commas; the best-scoring container, discounted by link density,
+    is the article. Returns per line: inside the best container, and the owner's vote share."""
+    scores: dict[etree._Element, float] = {}
+    for line, owner, ratio in zip(rendered.lines, rendered.owners, rendered.link_ratio, strict=True):
+        if owner is None or len(line) < 25 or ratio > 0.5:
+            continue
+        vote = 1.0 + line.count(",") + line.count("，") + min(len(line) / 100.0, 3.0)
+        parent = owner.getparent() if owner.tag in ("p", "li", "h2", "h3", "blockquote", "br") else owner
+        if parent is None:
+            continue
+        scores[parent] = scores.get(parent, 0.0) + vote
+        grand = parent.getparent()
+        if grand is not None:
+            scores[grand] = scores.get(grand, 0.0) + vote / 2
+    n = len(rendered.lines)
+    if not scores:
+        return [False] * n, [0.0] * n
+    best = max(scores, key=scores.__getitem__)
+    total = sum(scores.values()) or 1.0
+    inside: set[etree._Element] = set()
+    for k, element in enumerate(best.iter()):
+        if k > _MAX_ELEMENTS:
+            break
+        inside.add(element)
+    share = [scores.get(o, 0.0) / total if o is not None else 0.0 for o in rendered.owners]
+    return [o in inside for o in rendered.owners], share
+
+
+def _container_groups(rendered: RenderedPage) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Group ids per line: lines sharing a container, and lines sharing the container's parent."""
+    ids: dict[etree._Element | None, int] = {}
+    parents: list[int] = []
+    grands: list[int] = []
+    for owner in rendered.owners:
+        container = owner.getparent() if owner is not None and owner.tag in ("p", "li", "br", "h2", "h3") else owner
+        grand = container.getparent() if container is not None else None
+        parents.append(ids.setdefault(container, len(ids)))
+        grands.append(ids.setdefault(grand, len(ids)))
+    return np.asarray(parents, dtype=np.int64), np.asarray(grands, dtype=np.int64)
+
+
+def _dom_features(rendered: RenderedPage, ld_body: str | None) -> FloatArray:
+    lines, bits, link_ratio = rendered.lines, rendered.bits, rendered.link_ratio
+    in_best, share = best_container_lines(rendered)
     n = len(lines)
     matrix = np.zeros((n, _N_DOM))
     ld = _clean(ld_body) if ld_body else ""
@@ -348,7 +414,7 @@ def _dom_features(lines: list[str], bits: list[int], link_ratio: list[float], ld
             b & _FOOT != 0, b & _HDR != 0, b & _ASIDE != 0, b & _FORM != 0, b & _NEG != 0, b & _COMM != 0,
             b & _REL != 0, b & _POS != 0, b & _ART != 0, b & _MAIN != 0, b & _FIG != 0, b & _BQ != 0,
             b & _TAB != 0, bool(ld) and len(lines[i]) >= 15 and lines[i] in ld, bool(ld), b & _TIME != 0,
-            any_pos,
+            any_pos, in_best[i], share[i],
         )
     return matrix
 
@@ -364,7 +430,8 @@ def analyse_html(
     if root is None:
         return None
     metadata = read_page_metadata(root)
-    lines, bits, link_ratio = render_lines(root)
+    rendered = render_lines(root)
+    lines, bits = rendered.lines, rendered.bits
     word_counts = [len(line.split()) for line in lines]
     header = _find_header(lines, word_counts, fetched_at)
     h1_index = next((i for i, b in enumerate(bits) if b & _H1), None)
@@ -374,8 +441,9 @@ def analyse_html(
         lines, header_end=header.last_index(), date_index=header.date, byline_index=header.byline,
         title_index=header.title, cjk=_is_cjk_text(lines), is_known_boilerplate=is_known_boilerplate,
     )
-    features = np.hstack([text_features, _dom_features(lines, bits, link_ratio, metadata.article_body)])
-    page = PageLines(lines=lines, header=header, header_end=header.last_index(), features=features)
+    features = np.hstack([text_features, _dom_features(rendered, metadata.article_body)])
+    page = PageLines(lines=lines, header=header, header_end=header.last_index(), features=features,
+                     groups=_container_groups(rendered))
     return HtmlPage(page=page, metadata=metadata, h1_index=h1_index)
 
 
@@ -408,7 +476,7 @@ def extract_html_article(
                           publisher=None, body=[], lines_in=0, lines_removed=0,
                           flags=["unparseable_html" if analysed is None else "no_article"])
     page, meta = analysed.page, analysed.metadata
-    probabilities = score_lines(page.features, HTML_LAYER1_WEIGHTS, HTML_LAYER2_WEIGHTS)
+    probabilities = score_lines(page.features, HTML_LAYER1_WEIGHTS, HTML_LAYER2_WEIGHTS, page.groups)
     kept = html_body_indices(page, probabilities, HTML_BODY_THRESHOLD)
     body = [page.lines[i] for i in kept]
     header = page.header

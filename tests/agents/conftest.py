@@ -1,0 +1,55 @@
+"""Agent tests: the real Faust agents driven through ``agent.test_context()`` (no broker)."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+import pytest
+
+from workers.app import Topics
+
+
+@dataclass
+class SentRecords:
+    """What an agent sent, by topic name."""
+
+    by_topic: dict[str, list[tuple[bytes | None, dict[str, Any], list[tuple[str, bytes]]]]] = field(
+        default_factory=dict
+    )
+
+    def values(self, topic: str) -> list[dict[str, Any]]:
+        return [value for _, value, _ in self.by_topic.get(topic, [])]
+
+    def count(self) -> int:
+        return sum(len(v) for v in self.by_topic.values())
+
+    async def wait_for(self, total: int, timeout: float = 30.0) -> None:
+        """Wait until ``total`` records were sent (the agent batches off the event loop)."""
+        async with asyncio.timeout(timeout):
+            while self.count() < total:
+                await asyncio.sleep(0.01)
+
+
+@pytest.fixture
+def capture_sends(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Replace the output topics' ``send`` with a recorder that acknowledges like a broker would."""
+
+    def install(topics: Topics) -> SentRecords:
+        sent = SentRecords()
+        for topic in (topics.clean, topics.enriched, topics.dlq):
+            name = topic.get_topic_name()
+
+            async def fake_send(*, key: Any = None, value: Any = None, headers: Any = None, _name: str = name,
+                                **_: Any) -> asyncio.Future[None]:
+                sent.by_topic.setdefault(_name, []).append((key, orjson.loads(value), list(headers or [])))
+                done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+                done.set_result(None)
+                return done
+
+            monkeypatch.setattr(topic, "send", fake_send)
+        return sent
+
+    return install
