@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import ssl
-from pathlib import Path
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import faust

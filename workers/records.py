@@ -22,6 +22,7 @@ from workers.errors import (
     UnsupportedVersionError,
 )
 
+
 def _schema_dir() -> Path:
     """``schemas/`` of the repository, or the copy packaged inside ``workers/`` (container images)."""
     here = Path(__file__).resolve().parent

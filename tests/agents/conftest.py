@@ -29,7 +29,7 @@ class SentRecords:
     async def wait_for(self, total: int, timeout: float = 30.0) -> None:
         """Wait until ``total`` records were sent (the agent batches off the event loop)."""
         async with asyncio.timeout(timeout):
-            while self.count() < total:
+            while self.count() < total:  # noqa: ASYNC110 - polling a plain list filled by the agent
                 await asyncio.sleep(0.01)
 
 

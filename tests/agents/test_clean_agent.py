@@ -12,7 +12,9 @@ from workers.cleaning.agent import register_clean_agent
 from workers.settings import load_settings
 
 
-async def test_clean_agent_routes_good_and_bad_records(make_raw_article: Any, capture_sends: Any, tmp_path: Any) -> None:
+async def test_clean_agent_routes_good_and_bad_records(
+    make_raw_article: Any, capture_sends: Any, tmp_path: Any
+) -> None:
     settings = load_settings(batch_size=1, batch_window_s=0.05, data_dir=str(tmp_path))
     app, topics = create_app(settings, "clean")
     agent = register_clean_agent(app, topics, settings, ThreadPoolExecutor(1))

@@ -6,7 +6,6 @@ import asyncio
 import base64
 import json
 from collections import Counter
-from typing import Any
 
 import orjson
 import pytest

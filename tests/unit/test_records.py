@@ -40,7 +40,11 @@ def test_bare_text_is_wrapped_with_content_hash_id() -> None:
 
 @pytest.mark.parametrize(
     "value",
-    [b"<!DOCTYPE html><html><body><p>x</p></body></html>", b"  <html lang='en'><p>x</p></html>", b"<p>a</p><p>b</p><div>c</div>"],
+    [
+        b"<!DOCTYPE html><html><body><p>x</p></body></html>",
+        b"  <html lang='en'><p>x</p></html>",
+        b"<p>a</p><p>b</p><div>c</div>",
+    ],
 )
 def test_bare_html_is_sniffed(value: bytes) -> None:
     assert records.decode_raw(value, max_bytes=LIMIT)["content_type"] == "text/html"
@@ -95,7 +99,7 @@ def test_rfc3339_round_trip_is_utc() -> None:
 
 
 def test_naive_datetimes_are_refused() -> None:
-    from datetime import datetime  # noqa: PLC0415
+    from datetime import datetime
 
     with pytest.raises(ValueError, match="naive"):
         records.rfc3339(datetime(2024, 1, 1))  # noqa: DTZ001 - the point of the test

@@ -82,7 +82,7 @@ def by_name(entities: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return {e["name"]: e for e in entities}
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def check_offsets() -> Callable[[ArticleText, Sequence[dict[str, Any]]], None]:
     """The offset/salience/count invariants of an article's entities, as a callable."""
     return assert_offsets_exact
