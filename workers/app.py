@@ -19,6 +19,7 @@ class Topics:
     raw: faust.TopicT
     clean: faust.TopicT
     enriched: faust.TopicT
+    entities: faust.TopicT
     dlq: faust.TopicT
 
 
@@ -78,6 +79,7 @@ def create_app(settings: Settings, stage: Stage) -> tuple[faust.App, Topics]:
         raw=_topic(app, settings.topic_raw),
         clean=_topic(app, settings.topic_clean),
         enriched=_topic(app, settings.topic_enriched),
+        entities=_topic(app, settings.topic_entities),
         dlq=_topic(app, settings.topic_dlq),
     )
     return app, topics

@@ -137,6 +137,8 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     """The main job in one command: embedded broker, both workers, the seeds through them, results shown."""
     from workers.demo import run_demo
 
+    if settings.log_level == "INFO":
+        configure_logging("WARNING")  # the demo prints its own progress; worker logs go to files
     return run_demo(settings, seeds=args.seeds, timeout=args.timeout)
 
 

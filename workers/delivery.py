@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import faust
@@ -50,10 +50,12 @@ async def deliver(
     dlq: faust.TopicT,
     worker_id: str,
     max_dlq_value_bytes: int,
+    fanout: tuple[faust.TopicT, Callable[[Mapping[str, Any]], list[dict[str, Any]]]] | None = None,
 ) -> tuple[int, int]:
     """Send each outcome (record to ``output`` keyed by article id, failure to ``dlq``) and await every ack.
 
-    Returns ``(outputs, dead_letters)`` counts.
+    ``fanout=(topic, derive)`` also sends ``derive(record)`` to ``topic`` for each good record, each keyed by its
+    ``key`` field (entity records, keyed by entity). Returns ``(outputs, dead_letters)`` counts.
     """
     pending: list[Awaitable[Any]] = []
     outputs = failures = 0
@@ -76,6 +78,17 @@ async def deliver(
                 )
             )
             outputs += 1
+            if fanout is not None:
+                topic, derive = fanout
+                for derived in derive(outcome):
+                    pending.append(
+                        await topic.send(
+                            key=str(derived["key"]).encode(),
+                            value=dumps(derived),
+                            headers=propagated_headers(message),
+                            force=True,
+                        )
+                    )
     if pending:
         await asyncio.gather(*pending)
     return outputs, failures

@@ -38,8 +38,9 @@ def describe_enriched(record: dict[str, Any]) -> list[str]:
     stats = record["stats"]
     head = f"── {record['id']}  [{record.get('language') or '??'}]  {record.get('published_at') or 'no date'}"
     lines = [head, f"   {record.get('title') or '(no title)'}"]
-    if record.get("standfirst"):
-        lines.append(f"   » {record['standfirst'][:150]}")
+    standfirst = record.get("standfirst")
+    if standfirst:
+        lines.append(f"   » {standfirst[:150]}{'…' if len(standfirst) > 150 else ''}")
     authors = ", ".join(record.get("authors") or []) or "no byline"
     lines.append(
         f"   by {authors} · {len(record['body'])} paragraphs · {stats['chars_in']:,} → {stats['chars_out']:,} chars"

@@ -36,8 +36,14 @@ def client_kwargs(settings: Settings) -> dict[str, Any]:
 
 
 def pipeline_topics(settings: Settings) -> list[str]:
-    """The four topics of the pipeline."""
-    return [settings.topic_raw, settings.topic_clean, settings.topic_enriched, settings.topic_dlq]
+    """The topics of the pipeline."""
+    return [
+        settings.topic_raw,
+        settings.topic_clean,
+        settings.topic_enriched,
+        settings.topic_entities,
+        settings.topic_dlq,
+    ]
 
 
 async def ensure_topics(settings: Settings, names: Iterable[str] | None = None, *, timeout: float = 60.0) -> None:

@@ -41,6 +41,7 @@ SCHEMAS = {
     "raw": "article.raw.v1",
     "clean": "article.clean.v1",
     "enriched": "article.enriched.v1",
+    "entity": "article.entity.v1",
     "dlq": "dlq.v1",
 }
 

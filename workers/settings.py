@@ -51,6 +51,7 @@ class Settings(BaseSettings):
     topic_clean: str = "articles.clean"
     topic_enriched: str = "articles.enriched"
     topic_dlq: str = "articles.dlq"
+    topic_entities: str = "articles.entities"
     partitions: int = Field(default=4, ge=1, le=1024)
     replication_factor: int = Field(default=1, ge=1, le=16)
 
@@ -72,7 +73,7 @@ class Settings(BaseSettings):
             raise ValueError(f"expected kafka://HOST:PORT[;HOST:PORT...], got {value!r}")
         return value
 
-    @field_validator("topic_raw", "topic_clean", "topic_enriched", "topic_dlq")
+    @field_validator("topic_raw", "topic_clean", "topic_enriched", "topic_dlq", "topic_entities")
     @classmethod
     def _check_topic(cls, value: str) -> str:
         if not _TOPIC_RE.match(value):
@@ -88,7 +89,7 @@ class Settings(BaseSettings):
     def _check_security(self) -> Settings:
         if self.security_protocol.startswith("SASL") and not (self.sasl_username and self.sasl_password):
             raise ValueError("SASL security needs WIRESTREAM_SASL_USERNAME and WIRESTREAM_SASL_PASSWORD")
-        topics = [self.topic_raw, self.topic_clean, self.topic_enriched, self.topic_dlq]
+        topics = [self.topic_raw, self.topic_clean, self.topic_enriched, self.topic_dlq, self.topic_entities]
         if len(set(topics)) != len(topics):
             raise ValueError(f"topic names must be distinct, got {topics}")
         return self

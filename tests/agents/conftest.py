@@ -23,13 +23,16 @@ class SentRecords:
     def values(self, topic: str) -> list[dict[str, Any]]:
         return [value for _, value, _ in self.by_topic.get(topic, [])]
 
-    def count(self) -> int:
-        return sum(len(v) for v in self.by_topic.values())
+    def count(self, topics: tuple[str, ...]) -> int:
+        return sum(len(self.by_topic.get(t, [])) for t in topics)
 
-    async def wait_for(self, total: int, timeout: float = 30.0) -> None:
-        """Wait until ``total`` records were sent (the agent batches off the event loop)."""
+    async def wait_for(
+        self, total: int, topics: tuple[str, ...] = ("articles.clean", "articles.enriched", "articles.dlq"),
+        timeout: float = 30.0,
+    ) -> None:
+        """Wait until ``total`` records were sent to ``topics`` (the agent batches off the event loop)."""
         async with asyncio.timeout(timeout):
-            while self.count() < total:  # noqa: ASYNC110 - polling a plain list filled by the agent
+            while self.count(topics) < total:  # noqa: ASYNC110 - polling a plain list filled by the agent
                 await asyncio.sleep(0.01)
 
 
@@ -39,7 +42,7 @@ def capture_sends(monkeypatch: pytest.MonkeyPatch) -> Any:
 
     def install(topics: Topics) -> SentRecords:
         sent = SentRecords()
-        for topic in (topics.clean, topics.enriched, topics.dlq):
+        for topic in (topics.clean, topics.enriched, topics.entities, topics.dlq):
             name = topic.get_topic_name()
 
             async def fake_send(*, key: Any = None, value: Any = None, headers: Any = None, _name: str = name,

@@ -44,6 +44,12 @@ async def test_tag_agent_enriches_in_batches_and_dead_letters_bad_records(
         await ctx.put(orjson.dumps(second), key=b"second")
         await sent.wait_for(4)
     enriched = sent.values("articles.enriched")
+    entities = sent.by_topic["articles.entities"]
+    assert len(entities) == sum(len(r["entities"]) for r in enriched)
+    for key, value, _ in entities:
+        records.validate("entity", value)
+        assert key == f"{value['entity']['label']}:{value['entity']['name']}".encode()
+    assert {v["article_id"] for _, v, _ in entities} == {"harbour-strike", "second"}
     assert [r["id"] for r in enriched] == ["harbour-strike", "second"]
     for record in enriched:
         records.validate("enriched", record)

@@ -53,7 +53,7 @@ def test_seeds_and_malformed_records_flow_through_real_workers(pipeline: Pipelin
     settings = pipeline.settings
     got = asyncio.run(
         pipeline.collect(
-            [settings.topic_enriched, settings.topic_dlq],
+            [settings.topic_enriched, settings.topic_dlq, settings.topic_entities],
             lambda g: len(g[settings.topic_enriched]) >= len(good) and len(g[settings.topic_dlq]) >= len(MALFORMED),
         )
     )
@@ -83,6 +83,15 @@ def test_seeds_and_malformed_records_flow_through_real_workers(pipeline: Pipelin
     for entity in expected["entities"]:
         labels = accepted.get(entity["name"], {entity["label"]})
         assert any((entity["name"], label) in found for label in labels), entity
+
+    # One record per (article, entity) on articles.entities, keyed by entity (they may still be arriving).
+    total_entities = sum(len(r["entities"]) for r in enriched)
+    more = asyncio.run(
+        pipeline.collect([settings.topic_entities], lambda g: len(g[settings.topic_entities]) >= total_entities)
+    )
+    entity_keys = {r.key.decode() for r in more[settings.topic_entities]}
+    assert "PERSON:Fumio Kishida" in entity_keys
+    assert len(more[settings.topic_entities]) == total_entities
 
     codes = pipeline.stop_all()
     assert codes == {"clean": 0, "tag": 0}, "workers exit cleanly on SIGTERM"

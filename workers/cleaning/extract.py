@@ -77,7 +77,7 @@ def extract_article(
 
         return extract_html_article(content, url=url, fetched_at=fetched_at, is_known_boilerplate=is_known_boilerplate)
     found = extract_text_article(content, fetched_at=fetched_at, is_known_boilerplate=is_known_boilerplate)
-    flags: list[str] = []
+    flags: list[str] = ["truncated"] if found.truncated else []
     if sum(len(p) for p in found.body) < _MIN_BODY_CHARS:
         flags.append("no_article")
     language_sample = "\n".join(found.body) or (found.title or "")

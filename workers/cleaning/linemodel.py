@@ -110,6 +110,8 @@ def line_features(
 ) -> FloatArray:
     """Per-line feature matrix (lines x FEATURE_NAMES) for one page."""
     n = len(lines)
+    if n == 0:
+        return np.zeros((0, _N_BASE))
     words_list: list[list[str]] = [_WORD_RE.findall(line) for line in lines]
     eff_words = [
         max(len(w), len(line) // 3) if cjk else len(w) for w, line in zip(words_list, lines, strict=True)

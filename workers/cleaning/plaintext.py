@@ -31,6 +31,8 @@ _WE_WORDS = frozenset({"we", "our", "us"})
 _QUOTED_RE = re.compile(r"[“\"][^”\"]*[”\"]")
 _TERMINAL = frozenset(".!?\"”’'):;…»」。！？")
 
+MAX_LINES = 5000
+"""Lines beyond this are not examined (flag ``truncated``); no real article is that long."""
 _HEADER_SCAN_FRACTION = 0.6
 _HEADER_SCAN_MIN = 40
 
@@ -46,12 +48,20 @@ class TextArticle:
     body: list[str] = field(default_factory=list)
     lines_in: int = 0
     lines_removed: int = 0
+    truncated: bool = False
 
 
 def split_lines(text: str) -> list[str]:
     """Non-empty, stripped lines of ``text`` with control characters removed."""
     text = _CONTROL_RE.sub("", text)
-    return [stripped for line in _LINE_SPLIT_RE.split(text) if (stripped := line.strip())]
+    lines: list[str] = []
+    for line in _LINE_SPLIT_RE.split(text):
+        stripped = line.strip()
+        if stripped:
+            lines.append(stripped)
+            if len(lines) > MAX_LINES:
+                break
+    return lines
 
 
 def _is_prose(line: str, words: int) -> bool:
@@ -144,7 +154,7 @@ def analyse_page(
     is_known_boilerplate: Callable[[str], bool] | None = None,
 ) -> PageLines:
     """Split ``text`` into lines, find the headline block and compute the line features."""
-    lines = split_lines(text)
+    lines = split_lines(text)[:MAX_LINES]
     word_counts = [len(_WORD_RE.findall(line)) for line in lines]
     header = _find_header(lines, word_counts, fetched_at) if lines else _Header()
     header_end = header.last_index()
@@ -212,7 +222,7 @@ def extract_text_article(
     """Split a plain-text page into header fields, body paragraphs and dropped boilerplate."""
     page = analyse_page(text, fetched_at=fetched_at, is_known_boilerplate=is_known_boilerplate)
     lines = page.lines
-    article = TextArticle(lines_in=len(lines))
+    article = TextArticle(lines_in=len(lines), truncated=len(lines) >= MAX_LINES)
     if not lines:
         return article
     header = page.header

@@ -22,7 +22,7 @@ from lxml import etree, html as lxml_html
 
 from workers.cleaning.dates import parse_date_text, parse_iso_datetime
 from workers.cleaning.linemodel import FloatArray, line_features, score_lines
-from workers.cleaning.plaintext import PageLines, _find_header, _is_cjk_text, appeal_block_indices
+from workers.cleaning.plaintext import MAX_LINES, PageLines, _find_header, _is_cjk_text, appeal_block_indices
 
 if TYPE_CHECKING:
     from workers.cleaning.extract import Extraction
@@ -331,7 +331,7 @@ def render_lines(root: etree._Element) -> RenderedPage:
         tag = tag.lower()
         if event == "start":
             seen += 1
-            if seen > _MAX_ELEMENTS:
+            if seen > _MAX_ELEMENTS or len(out.lines) >= MAX_LINES:
                 break
             if tag in _SKIP_TAGS or element.get("hidden") is not None or (
                     "display:none" in (element.get("style") or "").replace(" ", "")):
@@ -503,5 +503,5 @@ def extract_html_article(
         body=body,
         lines_in=len(page.lines),
         lines_removed=len(page.lines) - len(body),
-        flags=[] if body else ["no_article"],
+        flags=([] if body else ["no_article"]) + (["truncated"] if len(page.lines) >= MAX_LINES else []),
     )

@@ -15,7 +15,7 @@ from workers.app import Topics
 from workers.delivery import deliver, source_message
 from workers.dlq import Failure, SourceMessage
 from workers.settings import Settings
-from workers.tagging.stage import ModelInfo, decode_clean, tag_records
+from workers.tagging.stage import ModelInfo, decode_clean, entity_records, tag_records
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +53,7 @@ def register_tag_agent(
                 dlq=topics.dlq,
                 worker_id=settings.worker_id,
                 max_dlq_value_bytes=settings.max_content_bytes,
+                fanout=(topics.entities, entity_records),
             )
             log.info("tagged batch of %d: %d out, %d dead-lettered", len(messages), outputs, failures)
 

@@ -58,32 +58,77 @@ def build_enriched_record(
     return record
 
 
+#: Flag set on an enriched record whose language the model does not speak (entities left empty, not guessed).
+LANGUAGE_FLAG = "entities_skipped_language"
+
+
+def model_speaks(nlp: Language, record: Mapping[str, Any]) -> bool:
+    """True unless the record's detected language differs from the pipeline's (an English model on Spanish
+    text finds verbs and articles as entities: better none than noise). Undetected language is tagged."""
+    language = record.get("language")
+    return not language or nlp.lang in ("xx", language)
+
+
+def with_flag(record: Mapping[str, Any], flag: str) -> dict[str, Any]:
+    """A copy of ``record`` with ``flag`` added to its ``flags``."""
+    flags = list(record.get("flags") or [])
+    if flag not in flags:
+        flags.append(flag)
+    return {**record, "flags": flags}
+
+
 def tag_records(
     nlp: Language, records: Sequence[Mapping[str, Any]], model: ModelInfo, *, batch_size: int = 64
 ) -> list[dict[str, Any] | Failure]:
     """Tag a batch of clean records in one ``nlp.pipe`` pass.
 
-    If the batch as a whole fails, each record is retried alone so that one bad record is dead-lettered
-    instead of the whole batch.
+    Records in a language the model does not speak get no entities and the :data:`LANGUAGE_FLAG`. If the batch
+    as a whole fails, each record is retried alone so that one bad record is dead-lettered, not the batch.
     """
-    if not records:
-        return []
-    texts = [article_text(r) for r in records]
-    batch = run_guarded(lambda: tag_articles(nlp, texts, batch_size=batch_size))
-    if not isinstance(batch, Failure):
-        return [
-            run_guarded(lambda r=record, e=ents: build_enriched_record(r, e, model))  # type: ignore[misc]
-            for record, ents in zip(records, batch, strict=True)
-        ]
-    log.warning("batch of %d failed (%s); retrying records one by one", len(records), batch.error)
+    prepared = [
+        (record, True) if model_speaks(nlp, record) else (with_flag(record, LANGUAGE_FLAG), False)
+        for record in records
+    ]
+    texts = [article_text(r) for r, taggable in prepared if taggable]
+    batch = run_guarded(lambda: tag_articles(nlp, texts, batch_size=batch_size)) if texts else []
+    if isinstance(batch, Failure):
+        log.warning("batch of %d failed (%s); retrying records one by one", len(texts), batch.error)
+    found = iter(batch) if not isinstance(batch, Failure) else None
     out: list[dict[str, Any] | Failure] = []
-    for record, text in zip(records, texts, strict=True):
-        single = run_guarded(
-            lambda r=record, t=text: build_enriched_record(  # type: ignore[misc]
-                r, tag_articles(nlp, [t], batch_size=batch_size)[0], model
-            )
-        )
+    for record, taggable in prepared:
+
+        def enrich(r: Mapping[str, Any] = record, taggable: bool = taggable) -> dict[str, Any]:
+            if not taggable:
+                entities: list[dict[str, Any]] = []
+            elif found is not None:
+                entities = next(found)
+            else:
+                entities = tag_articles(nlp, [article_text(r)], batch_size=batch_size)[0]
+            return build_enriched_record(r, entities, model)
+
+        single = run_guarded(enrich)
         if isinstance(single, Failure):
             single = Failure(single.error, article_id=str(record.get("id")))
         out.append(single)
     return out
+
+
+def entity_key(entity: Mapping[str, Any]) -> str:
+    """The key of an entity across articles: ``<label>:<canonical name>``."""
+    return f"{entity['label']}:{entity['name']}"
+
+
+def entity_records(enriched: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """One ``article.entity`` record per entity of an enriched article, for ``articles.entities``."""
+    article = {name: enriched.get(name) for name in ("url", "source", "title", "published_at", "language")}
+    return [
+        {
+            "schema_version": SCHEMA_VERSION,
+            "key": entity_key(entity),
+            "article_id": enriched["id"],
+            "entity": entity,
+            "article": article,
+            "tagged_at": enriched["tagged_at"],
+        }
+        for entity in enriched["entities"]
+    ]

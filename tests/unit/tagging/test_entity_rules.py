@@ -126,7 +126,9 @@ def test_corporate_suffix_and_company_first_word_merge(tag_body: TagBody) -> Non
             [
                 (
                     p0,
-                    sp(p0, ("Nordvik Semiconductor Inc.", "ORG"), ("BAE Systems PLC", "ORG"), ("BAE Systems", "ORG", 1)),
+                    sp(
+                        p0, ("Nordvik Semiconductor Inc.", "ORG"), ("BAE Systems PLC", "ORG"), ("BAE Systems", "ORG", 1)
+                    ),
                 ),
                 (p1, sp(p1, ("Nordvik’s", "PERSON"))),
             ]
@@ -161,7 +163,10 @@ def test_document_vote_decides_one_label_per_name(tag_body: TagBody) -> None:
 
 
 def test_coordinated_list_relabels_the_odd_item(tag_body: TagBody) -> None:
-    p0 = "The joint fighter jet development involves Japan’s Mitsubishi Heavy, Britain’s BAE Systems PLC and Italy’s Leonardo."
+    p0 = (
+        "The joint fighter jet development involves Japan’s Mitsubishi Heavy, Britain’s BAE Systems PLC and "
+        "Italy’s Leonardo."
+    )
     spans = sp(
         p0,
         ("Japan", "GPE"),
@@ -237,7 +242,10 @@ def test_indo_pacific_is_a_place_not_an_org(tag_body: TagBody) -> None:
     p1 = "Italy will increase its presence in the Indo-Pacific region."
     entities = by_name(
         tag_body(
-            [(p0, sp(p0, ("Tokyo", "GPE"), ("the Indo-Pacific", "ORG"))), (p1, sp(p1, ("the Indo-Pacific region", "ORG")))],
+            [
+                (p0, sp(p0, ("Tokyo", "GPE"), ("the Indo-Pacific", "ORG"))),
+                (p1, sp(p1, ("the Indo-Pacific region", "ORG"))),
+            ],
             title=(title, sp(title, ("Rome", "GPE"), ("Indo-Pacific", "ORG"))),
         )
     )
@@ -257,7 +265,10 @@ def test_span_repair_keeps_offsets_exact() -> None:
     text = "Officials said Mr. Trump’s lawyers met the Asia-Pacific region envoys."
     (start, end, label), _ = repair_span(text, (text.index("Mr."), text.index(" lawyers"), "PERSON")) or ((0, 0, ""), 0)
     assert (text[start:end], label) == ("Trump", "PERSON")
-    (start, end, label), _ = repair_span(text, (text.index("the Asia"), text.index(" envoys"), "ORG")) or ((0, 0, ""), 0)
+    (start, end, label), _ = repair_span(text, (text.index("the Asia"), text.index(" envoys"), "ORG")) or (
+        (0, 0, ""),
+        0,
+    )
     assert (text[start:end], label) == ("Asia-Pacific", "LOC")
 
 
@@ -300,7 +311,10 @@ def test_entities_are_found_in_title_and_standfirst_and_sorted_by_salience(tag_b
     p0 = "Japan and Italy said Monday they will work with Britain."
     p1 = "Later, China responded."
     entities = tag_body(
-        [(p0, sp(p0, ("Japan", "GPE"), ("Italy", "GPE"), ("Monday", "DATE"), ("Britain", "GPE"))), (p1, sp(p1, ("China", "GPE")))],
+        [
+            (p0, sp(p0, ("Japan", "GPE"), ("Italy", "GPE"), ("Monday", "DATE"), ("Britain", "GPE"))),
+            (p1, sp(p1, ("China", "GPE"))),
+        ],
         title=(title, sp(title, ("Japan", "GPE"), ("Italy", "GPE"))),
         standfirst=(standfirst, sp(standfirst, ("Japan", "GPE"), ("Italy", "GPE"), ("Britain", "GPE"))),
     )
@@ -358,7 +372,9 @@ _LABELS = ["PERSON", "ORG", "GPE", "LOC", "NORP", "DATE", "CARDINAL", "LAW"]
 @settings(max_examples=150, deadline=None)
 @given(data=st.data())
 def test_any_spans_give_exact_offsets(data: st.DataObject, check_offsets: Callable[..., None]) -> None:
-    words = st.sampled_from(["Japan", "the", "Kishida's", "Mr", "U.S.", "and", ",", "GMT", "region", "Act", "’s", "Belt"])
+    words = st.sampled_from(
+        ["Japan", "the", "Kishida's", "Mr", "U.S.", "and", ",", "GMT", "region", "Act", "’s", "Belt"]
+    )
     text = " ".join(data.draw(st.lists(words, min_size=1, max_size=25)))
     bounds = sorted(set(data.draw(st.lists(st.integers(0, len(text)), max_size=8))))
     spans = [
