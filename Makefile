@@ -36,7 +36,7 @@ eval: install  ## cleaning quality on the shared dev set, both tracks
 	$(BIN)/python -m workers.cleaning.evaluation --dev $(DEV) --track both
 
 bench: install  ## throughput and memory figures, as ratios measured in one run
-	$(BIN)/wirestream bench
+	$(BIN)/wirestream bench --dev $(DEV)
 
 soak: install  ## the long crash/restart run
 	WIRESTREAM_SOAK=1 $(BIN)/pytest tests/e2e -m e2e

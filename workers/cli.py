@@ -142,6 +142,18 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     return run_demo(settings, seeds=args.seeds, timeout=args.timeout)
 
 
+def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
+    """Throughput and memory figures, as ratios measured in one run."""
+    from pathlib import Path
+
+    from workers.bench import run_bench
+
+    if settings.log_level == "INFO":
+        configure_logging("WARNING")
+    dev = Path(args.dev) if args.dev else None
+    return run_bench(settings, articles=args.articles, rss_articles=args.rss_articles, dev=dev)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``wirestream`` argument parser."""
     parser = argparse.ArgumentParser(prog="wirestream", description=__doc__)
@@ -151,6 +163,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", default="seeds", help="directory of sample raw articles (default: seeds)")
     p.add_argument("--timeout", type=float, default=240.0, help="give up after this many seconds")
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("bench", help="throughput (stream vs bare spaCy, 1 vs 2 workers), memory, cleaning speed")
+    p.add_argument("--articles", type=int, default=400, help="articles per stream run (6 paragraphs each)")
+    p.add_argument("--rss-articles", type=int, default=50_000, help="short articles for the memory run; 0 skips")
+    p.add_argument("--dev", default=None, help="shared cleaning dev.jsonl for the cleaning figures")
+    p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("worker", help="run one stage as a Faust worker (its own consumer group)")
     p.add_argument("stage", choices=["clean", "tag"])

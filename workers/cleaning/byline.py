@@ -43,7 +43,7 @@ def looks_like_person_name(text: str) -> bool:
         if token.lower().strip(".") in _ROLE_WORDS:
             return False
         capitalised += 1
-    return capitalised >= 2 and not text.isupper() or (text.isupper() and capitalised >= 2 and len(tokens) <= 4)
+    return (capitalised >= 2 and not text.isupper()) or (text.isupper() and capitalised >= 2 and len(tokens) <= 4)
 
 
 def _clean_name(part: str) -> str | None:

@@ -140,6 +140,9 @@ def _date_in(segment: str) -> tuple[int, int, int, tuple[int, int], tzinfo | Non
     """(year, month, day, span, explicit offset) of the first calendar date in a segment."""
     found: list[tuple[int, int, int, int, tuple[int, int], tzinfo | None]] = []
     m = _ISO_RE.search(segment)
+    if m and m.group(4):
+        # A full ISO timestamp: let the standard parser read it (time and offset included).
+        return None
     if m:
         offset: tzinfo | None = None
         if m.group(7):
@@ -183,6 +186,15 @@ def parse_date_text(text: str, *, fetched_at: datetime | None = None) -> datetim
     """
     if not text or len(text) > 400:
         return None
+    iso = _ISO_RE.search(text)
+    if iso is not None and iso.group(4):
+        stamp = iso.group(0).replace(" ", "T", 1)
+        try:
+            moment = datetime.fromisoformat(stamp.replace("Z", "+00:00").replace("z", "+00:00"))
+        except ValueError:
+            moment = None
+        if moment is not None:
+            return _checked_utc(moment if moment.tzinfo else moment.replace(tzinfo=_zone(text) or UTC))
     for segment in _SEGMENT_SPLIT_RE.split(text):
         found = _date_in(segment)
         if found is None:

@@ -117,7 +117,9 @@ def line_features(
         max(len(w), len(line) // 3) if cjk else len(w) for w, line in zip(words_list, lines, strict=True)
     ]
     prose = [_is_prose(line, ew) for line, ew in zip(lines, eff_words, strict=True)]
-    long_prose = [p and ew >= 20 for p, ew in zip(prose, eff_words, strict=True)]
+    longest = max((ew for p, ew in zip(prose, eff_words, strict=True) if p), default=0)
+    long_enough = min(20, max(10, longest // 2))
+    long_prose = [p and ew >= long_enough for p, ew in zip(prose, eff_words, strict=True)]
     first_main = next((i for i in range(header_end + 1, n) if long_prose[i]), None)
     if first_main is None:
         first_main = next((i for i in range(n) if long_prose[i]), n)

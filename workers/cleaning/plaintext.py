@@ -233,6 +233,9 @@ def extract_text_article(
     if header.standfirst is not None:
         article.standfirst = lines[header.standfirst]
     probabilities = score_lines(page.features, LAYER1_WEIGHTS, LAYER2_WEIGHTS)
-    article.body = [lines[i] for i in body_indices(page, probabilities)]
+    article.body = [
+        lines[i] for i in body_indices(page, probabilities)
+        if is_known_boilerplate is None or not is_known_boilerplate(lines[i])
+    ]
     article.lines_removed = len(lines) - len(article.body)
     return article

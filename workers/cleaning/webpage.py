@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-from lxml import etree, html as lxml_html
+from lxml import etree
+from lxml import html as lxml_html
 
 from workers.cleaning.dates import parse_date_text, parse_iso_datetime
 from workers.cleaning.linemodel import FloatArray, line_features, score_lines
@@ -45,6 +46,7 @@ _BLOCK_TAGS = frozenset({
 })
 _HEADING_TAGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 _SPACE_RE = re.compile(r"\s+")
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\ufeff]")
 _NEG_CLASS_RE = re.compile(
     r"nav|menu|footer|header|masthead|breadcrumb|sidebar|widget|aside|banner|promo|newsletter|subscribe|"
     r"signup|social|share|sharing|related|recommend|more-?stories|outbrain|taboola|sponsor|advert|\bads?\b|"
@@ -289,7 +291,7 @@ class _LineBuilder:
 
     def flush(self) -> None:
         if self.parts:
-            line = _clean("".join(self.parts))
+            line = _clean(_CONTROL_RE.sub("", "".join(self.parts)))
             if line:
                 self.lines.append(line)
                 self.owners.append(self.owner)
@@ -478,7 +480,7 @@ def extract_html_article(
     page, meta = analysed.page, analysed.metadata
     probabilities = score_lines(page.features, HTML_LAYER1_WEIGHTS, HTML_LAYER2_WEIGHTS, page.groups)
     kept = html_body_indices(page, probabilities, HTML_BODY_THRESHOLD)
-    body = [page.lines[i] for i in kept]
+    body = [page.lines[i] for i in kept if is_known_boilerplate is None or not is_known_boilerplate(page.lines[i])]
     header = page.header
     title = meta.title or (page.lines[header.title] if header.title is not None else None)
     if header.title is not None and meta.title and page.lines[header.title] in meta.title:
