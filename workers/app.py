@@ -41,11 +41,6 @@ def broker_credentials(settings: Settings) -> Any:
     return None
 
 
-def max_message_bytes(settings: Settings) -> int:
-    """Largest value a worker may produce: a dead letter carries the original value in base64 (4/3 larger)."""
-    return settings.max_content_bytes * 4 // 3 + 1_048_576
-
-
 def create_app(settings: Settings, stage: Stage) -> tuple[faust.App, Topics]:
     """Build the Faust app for one stage: its own app id, so its own consumer group."""
     datadir = Path(settings.data_dir) / stage
@@ -61,9 +56,9 @@ def create_app(settings: Settings, stage: Stage) -> tuple[faust.App, Topics]:
         broker_commit_every=settings.batch_size,
         broker_commit_interval=1.0,
         consumer_auto_offset_reset="earliest",
-        consumer_max_fetch_size=max_message_bytes(settings),
+        consumer_max_fetch_size=settings.max_message_bytes,
         producer_acks=-1,
-        producer_max_request_size=max_message_bytes(settings),
+        producer_max_request_size=settings.max_message_bytes,
         topic_partitions=settings.partitions,
         topic_replication_factor=settings.replication_factor,
         topic_allow_declare=True,

@@ -159,7 +159,7 @@ def stream_run(
             "WIRESTREAM_BATCH_SIZE": str(settings.batch_size),
             "WIRESTREAM_BATCH_WINDOW_S": str(settings.batch_window_s),
             "WIRESTREAM_PARTITIONS": str(settings.partitions),
-            "WIRESTREAM_LOG_LEVEL": "WARNING",
+            "WIRESTREAM_LOG_LEVEL": settings.log_level,
         }
         procs = [start_worker("tag", env, workdir / f"tag-{i}.log") for i in range(workers)]
         try:
@@ -178,7 +178,7 @@ def stream_run(
                 rss.append(rss_bytes(procs[0].pid))
         except BaseException:
             for i, _ in enumerate(procs):
-                log.error("tag worker %d log:\n%s", i, log_tail(workdir / f"tag-{i}.log"))
+                log.error("tag worker %d log:\n%s", i, log_tail(workdir / f"tag-{i}.log"))  # noqa: TRY400
             raise
         finally:
             for proc in procs:

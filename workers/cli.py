@@ -138,8 +138,30 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from workers.demo import run_demo
 
     if settings.log_level == "INFO":
-        configure_logging("WARNING")  # the demo prints its own progress; worker logs go to files
+        configure_logging("WARNING", settings.log_format)  # the demo prints its own progress; worker logs go to files
     return run_demo(settings, seeds=args.seeds, timeout=args.timeout)
+
+
+def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
+    """Re-publish dead letters to their source topics."""
+    from workers.replay import parse_since, replay_dead_letters
+
+    if not args.from_dlq:
+        raise WirestreamError("replay needs --from-dlq (the only source of replays so far)")
+    summary = asyncio.run(
+        replay_dead_letters(
+            settings,
+            stage=args.stage,
+            since=parse_since(args.since),
+            dry_run=args.dry_run,
+            idle_timeout=args.idle_timeout,
+        )
+    )
+    verb = "would replay" if args.dry_run else "replayed"
+    replayed = ", ".join(f"{n} to {t}" for t, n in summary.replayed.items()) or "nothing"
+    skipped = ", ".join(f"{n} {why}" for why, n in summary.skipped.items()) or "none"
+    _out(f"read {summary.read} dead letters; {verb} {replayed}; skipped: {skipped}")
+    return 0
 
 
 def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
@@ -149,7 +171,7 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
     from workers.bench import run_bench
 
     if settings.log_level == "INFO":
-        configure_logging("WARNING")
+        configure_logging("WARNING", settings.log_format)
     dev = Path(args.dev) if args.dev else None
     return run_bench(settings, articles=args.articles, rss_articles=args.rss_articles, dev=dev)
 
@@ -163,6 +185,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", default="seeds", help="directory of sample raw articles (default: seeds)")
     p.add_argument("--timeout", type=float, default=240.0, help="give up after this many seconds")
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("replay", help="re-publish dead letters to their source topic after a fix")
+    p.add_argument("--from-dlq", action="store_true", help="read WIRESTREAM_TOPIC_DLQ (required)")
+    p.add_argument("--stage", choices=["clean", "tag"], default=None, help="only letters of this stage")
+    p.add_argument("--since", default=None, help="only letters since an RFC 3339 time or a duration (30m, 2h, 1d)")
+    p.add_argument("--dry-run", action="store_true", help="count what would be replayed, send nothing")
+    p.add_argument("--idle-timeout", type=float, default=5.0, help="stop reading after S seconds with nothing new")
+    p.set_defaults(func=cmd_replay)
 
     p = sub.add_parser("bench", help="throughput (stream vs bare spaCy, 1 vs 2 workers), memory, cleaning speed")
     p.add_argument("--articles", type=int, default=400, help="articles per stream run (6 paragraphs each)")
@@ -215,7 +245,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except WirestreamError as exc:
         sys.stderr.write(f"wirestream: {exc}\n")
         return 2
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     try:
         return int(args.func(args, settings))
     except WirestreamError as exc:

@@ -123,6 +123,14 @@ def log_dead_letter(stage: Stage, failure: Failure, message: SourceMessage) -> N
         failure.article_id,
         failure.error.code,
         str(failure.error)[:300],
+        extra={
+            "article_id": failure.article_id,
+            "topic": message.topic,
+            "partition": message.partition,
+            "offset": message.offset,
+            "stage": stage,
+            "error_type": failure.error.code,
+        },
     )
 
 

@@ -80,7 +80,7 @@ def make_producer(settings: Settings, **overrides: Any) -> AIOKafkaProducer:
     kwargs.update(
         acks="all",
         enable_idempotence=settings.producer_idempotence,
-        max_request_size=settings.max_content_bytes * 4 // 3 + 1_048_576,
+        max_request_size=settings.max_message_bytes,
     )
     kwargs.update(overrides)
     return AIOKafkaProducer(**kwargs)
@@ -102,8 +102,8 @@ async def consume_records(
         group_id=group_id,
         auto_offset_reset="earliest" if from_beginning else "latest",
         enable_auto_commit=group_id is not None,
-        fetch_max_bytes=settings.max_content_bytes * 4 // 3 + 2_097_152,
-        max_partition_fetch_bytes=settings.max_content_bytes * 4 // 3 + 2_097_152,
+        fetch_max_bytes=settings.max_message_bytes,
+        max_partition_fetch_bytes=settings.max_message_bytes,
     )
     await consumer.start()
     try:

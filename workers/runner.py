@@ -10,6 +10,7 @@ from typing import Any
 
 import faust
 
+from workers import metrics
 from workers.app import create_app
 from workers.kafka import ensure_topics
 from workers.settings import Settings, Stage
@@ -19,6 +20,9 @@ log = logging.getLogger(__name__)
 
 def build_worker(settings: Settings, stage: Stage) -> faust.Worker:
     """Build the Faust worker for ``stage`` (topics ensured, model loaded) without starting it."""
+    health = metrics.Health(stage)
+    if settings.metrics_port:
+        metrics.serve_operations(health, settings.metrics_host, settings.metrics_port)
     asyncio.run(ensure_topics(settings))
     app, topics = create_app(settings, stage)
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"wirestream-{stage}")
@@ -32,23 +36,44 @@ def build_worker(settings: Settings, stage: Stage) -> faust.Worker:
 
         started = time.perf_counter()
         nlp = load_model(settings.model)
-        log.info("loaded spaCy model %s in %.2fs", settings.model, time.perf_counter() - started)
+        load_seconds = time.perf_counter() - started
+        metrics.MODEL_LOAD_SECONDS.labels(settings.model).set(load_seconds)
+        log.info("loaded spaCy model %s in %.2fs", settings.model, load_seconds)
         register_tag_agent(app, topics, settings, executor, nlp)
 
     @app.on_rebalance_complete.connect
     def _ready(sender: Any, /, *_: Any, signal: Any, **__: Any) -> None:
         assigned = sender.consumer.assignment() if sender.consumer else set()
+        health.set_ready(True, f"joined {sender.conf.id} with {len(assigned)} partitions")
         log.info(
             "worker ready: stage=%s group=%s assigned=%d partitions", stage, sender.conf.id, len(assigned)
         )
 
-    return faust.Worker(
+    @app.on_partitions_revoked.connect
+    def _rebalancing(sender: Any, /, *_: Any, signal: Any, **__: Any) -> None:
+        health.set_ready(False, "rebalancing")
+
+    @app.timer(interval=1.0)
+    async def _heartbeat() -> None:
+        health.beat()
+
+    @app.timer(interval=5.0)
+    async def _lag() -> None:
+        consumer = app.consumer
+        read = getattr(consumer, "_read_offset", {})
+        metrics.record_lag(stage, consumer.highwater, [(tp, read.get(tp)) for tp in consumer.assignment()])
+
+    worker = faust.Worker(
         app,
         loglevel=settings.log_level,
         quiet=True,
         redirect_stdouts=False,
         override_logging=False,
     )
+    # Faust's terminal spinner writes cursor escape codes even when not on a terminal: they would corrupt JSON
+    # log lines. Workers are services; no spinner.
+    worker.spinner = None
+    return worker
 
 
 def run_worker(settings: Settings, stage: Stage) -> None:

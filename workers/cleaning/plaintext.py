@@ -100,7 +100,10 @@ def _find_header(lines: list[str], word_counts: list[int], fetched_at: datetime 
             break
     anchor = header.date
     # Byline: "By ..." anywhere near the top, or a bare name right next to the dateline.
-    window = range(max(0, anchor - 3), min(len(lines), anchor + 3)) if anchor is not None else range(min(limit, len(lines)))
+    if anchor is not None:
+        window = range(max(0, anchor - 3), min(len(lines), anchor + 3))
+    else:
+        window = range(min(limit, len(lines)))
     for i in window:
         names = parse_byline(lines[i])
         if names is None and anchor is not None and abs(i - anchor) <= 1 and i != anchor:
@@ -122,8 +125,10 @@ def _find_header(lines: list[str], word_counts: list[int], fetched_at: datetime 
     if not above:
         return header
     last = above[-1]
-    if _is_prose(lines[last], word_counts[last]) and len(above) >= 2 and _is_headline(lines[above[-2]], word_counts[above[-2]]):
-        header.title, header.standfirst = above[-2], last
+    before = above[-2] if len(above) >= 2 else None
+    if _is_prose(lines[last], word_counts[last]) and before is not None and _is_headline(
+            lines[before], word_counts[before]):
+        header.title, header.standfirst = before, last
     elif _is_headline(lines[last], word_counts[last]):
         header.title = last
     return header

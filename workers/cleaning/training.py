@@ -129,7 +129,9 @@ def _fit_two_layers(pages: Sequence[_Page], inner_folds: int = 4) -> tuple[Float
         for k, p in enumerate(pages):
             if k % inner_folds == fold:
                 oof[k] = _sigmoid(p.page.features @ w)
-    x2 = np.vstack([np.hstack([p.page.features, context_features(o, p.page.groups)]) for p, o in zip(pages, oof, strict=True)])
+    x2 = np.vstack([
+        np.hstack([p.page.features, context_features(o, p.page.groups)]) for p, o in zip(pages, oof, strict=True)
+    ])
     layer2 = fit_logistic(x2, y, sw)
     return layer1, layer2
 

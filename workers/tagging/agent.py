@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Sequence
 from concurrent.futures import Executor
 from typing import Any, cast
@@ -11,6 +12,7 @@ from typing import Any, cast
 import faust
 from spacy.language import Language
 
+from workers import metrics
 from workers.app import Topics
 from workers.delivery import deliver, source_message
 from workers.dlq import Failure, SourceMessage
@@ -43,18 +45,25 @@ def register_tag_agent(
         batches = cast(faust.Stream[bytes], stream).take_events
         async for events in batches(settings.batch_size, within=settings.batch_window_s):
             messages = [source_message(event) for event in events]
+            started = time.perf_counter()
             pairs = await loop.run_in_executor(
                 executor, tag_batch, nlp, messages, model, settings.batch_size
             )
+            tagged = time.perf_counter()
+            metrics.STAGE_SECONDS.labels("tag", "process").observe(tagged - started)
             outputs, failures = await deliver(
                 "tag",
                 pairs,
                 output=topics.enriched,
                 dlq=topics.dlq,
                 worker_id=settings.worker_id,
-                max_dlq_value_bytes=settings.max_content_bytes,
+                max_dlq_value_bytes=settings.dlq_max_value_bytes,
                 fanout=(topics.entities, entity_records),
             )
-            log.info("tagged batch of %d: %d out, %d dead-lettered", len(messages), outputs, failures)
+            done = time.perf_counter()
+            log.info(
+                "tagged batch of %d: %d out, %d dead-lettered in %.3fs (tagging %.3fs, delivery %.3fs)",
+                len(messages), outputs, failures, done - started, tagged - started, done - tagged,
+            )
 
     return tag

@@ -57,7 +57,7 @@ def test_appeal_blocks_spread_only_to_self_promoting_neighbours() -> None:
 
 def test_known_boilerplate_callback_removes_lines() -> None:
     banner = "Download the City Times app for breaking alerts on your phone today, it is really good."
-    text = _page(STORY[:2] + [banner] + STORY[2:])
+    text = _page([*STORY[:2], banner, *STORY[2:]])
     result = extract_article(text, "text/plain", is_known_boilerplate=lambda line: line == banner)
     assert banner not in result.body
 
