@@ -58,6 +58,7 @@ def create_app(settings: Settings, stage: Stage) -> tuple[faust.App, Topics]:
         consumer_auto_offset_reset="earliest",
         consumer_max_fetch_size=settings.max_message_bytes,
         producer_acks=-1,
+        producer_linger_ms=settings.producer_linger_ms,
         producer_max_request_size=settings.max_message_bytes,
         topic_partitions=settings.partitions,
         topic_replication_factor=settings.replication_factor,

@@ -83,6 +83,22 @@ def words_of(records: Sequence[dict[str, Any]]) -> int:
     return sum(len(p.split()) for r in records for p in r["body"])
 
 
+def child_pids(pid: int) -> list[int]:
+    """Direct children of a process (Linux ``/proc``)."""
+    out: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        out += [int(p) for p in task.read_text().split()]
+    return out
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used so far (Linux ``/proc``)."""
+    import os
+
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_bytes(pid: int) -> int:
     """Resident set size of a process (Linux ``/proc``)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -173,7 +189,11 @@ def stream_run(
                 if sample_rss and (done in marks or not rss):
                     rss.append(rss_bytes(procs[0].pid))
 
+            watched = {"broker": broker.pid or 0, "worker": procs[0].pid}
+            watched.update({f"worker-child-{i}": c for i, c in enumerate(child_pids(procs[0].pid))})
+            cpu_before = {name: cpu_seconds(pid) for name, pid in watched.items()}
             seconds = asyncio.run(_timed_stream_run(run, records, procs, timeout, progress))
+            cpu = {name: round(cpu_seconds(pid) - cpu_before[name], 2) for name, pid in watched.items()}
             if sample_rss:
                 rss.append(rss_bytes(procs[0].pid))
         except BaseException:
@@ -183,7 +203,7 @@ def stream_run(
         finally:
             for proc in procs:
                 stop_process(proc)
-    return {"seconds": seconds, "rss": rss}
+    return {"seconds": seconds, "rss": rss, "cpu": cpu}
 
 
 def bare_pipe_seconds(model: str, records: Sequence[dict[str, Any]], batch_size: int) -> float:

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import faust
 
@@ -15,7 +15,24 @@ from workers.app import create_app
 from workers.kafka import ensure_topics
 from workers.settings import Settings, Stage
 
+if TYPE_CHECKING:
+    from workers.tagging.runtime import Tagger
+
 log = logging.getLogger(__name__)
+
+
+def build_tagger(settings: Settings) -> Tagger:
+    """Load the model where the settings say spaCy runs (a child process by default)."""
+    from workers.tagging.runtime import ProcessTagger, ThreadTagger
+
+    if settings.tag_runtime == "process":
+        return ProcessTagger(settings.model, settings.batch_size)
+    from workers.tagging.model import load_model
+
+    started = time.perf_counter()
+    tagger = ThreadTagger(load_model(settings.model), settings.model, settings.batch_size)
+    tagger.load_seconds = time.perf_counter() - started
+    return tagger
 
 
 def build_worker(settings: Settings, stage: Stage) -> faust.Worker:
@@ -25,21 +42,20 @@ def build_worker(settings: Settings, stage: Stage) -> faust.Worker:
         metrics.serve_operations(health, settings.metrics_host, settings.metrics_port)
     asyncio.run(ensure_topics(settings))
     app, topics = create_app(settings, stage)
-    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"wirestream-{stage}")
     if stage == "clean":
         from workers.cleaning.agent import register_clean_agent
 
+        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wirestream-clean")
         register_clean_agent(app, topics, settings, executor)
     else:
         from workers.tagging.agent import register_tag_agent
-        from workers.tagging.model import load_model
 
-        started = time.perf_counter()
-        nlp = load_model(settings.model)
-        load_seconds = time.perf_counter() - started
-        metrics.MODEL_LOAD_SECONDS.labels(settings.model).set(load_seconds)
-        log.info("loaded spaCy model %s in %.2fs", settings.model, load_seconds)
-        register_tag_agent(app, topics, settings, executor, nlp)
+        tagger = build_tagger(settings)
+        metrics.MODEL_LOAD_SECONDS.labels(settings.model).set(tagger.load_seconds)
+        log.info("loaded spaCy model %s in %.2fs (%s runtime)", settings.model, tagger.load_seconds,
+                 settings.tag_runtime)
+        # The child process ends with this one (the executor's exit handler; a closed pipe if killed).
+        register_tag_agent(app, topics, settings, tagger)
 
     @app.on_rebalance_complete.connect
     def _ready(sender: Any, /, *_: Any, signal: Any, **__: Any) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import orjson
@@ -15,6 +14,7 @@ from workers.dlq import Failure
 from workers.settings import load_settings
 from workers.tagging.agent import register_tag_agent
 from workers.tagging.model import load_model
+from workers.tagging.runtime import ThreadTagger
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +33,7 @@ async def test_tag_agent_enriches_in_batches_and_dead_letters_bad_records(
 ) -> None:
     settings = load_settings(batch_size=4, batch_window_s=0.2, data_dir=str(tmp_path))
     app, topics = create_app(settings, "tag")
-    agent = register_tag_agent(app, topics, settings, ThreadPoolExecutor(1), nlp)
+    agent = register_tag_agent(app, topics, settings, ThreadTagger(nlp, settings.model, settings.batch_size))
     sent = capture_sends(topics)
     first = _clean_record(make_raw_article, make_message)
     second = _clean_record(make_raw_article, make_message, id="second")

@@ -77,14 +77,14 @@ def test_other_languages_get_no_guessed_entities(nlp: Language) -> None:
 
 
 def test_a_record_that_breaks_the_batch_is_isolated(nlp: Language, monkeypatch: pytest.MonkeyPatch) -> None:
-    real = stage.tag_articles
+    real = stage.find_spans
 
     def fragile(model: Language, articles: Sequence[ArticleText], *, batch_size: int = 64) -> Any:
         if any("poison" in " ".join(a.body) for a in articles):
             raise RuntimeError("model blew up")
         return real(model, articles, batch_size=batch_size)
 
-    monkeypatch.setattr(stage, "tag_articles", fragile)
+    monkeypatch.setattr(stage, "find_spans", fragile)
     batch = [_clean(id="ok1"), _clean(id="bad", body=["poison pill"]), _clean(id="ok2")]
     out = tag_records(nlp, batch, MODEL)
     assert [isinstance(o, Failure) for o in out] == [False, True, False]

@@ -10,8 +10,11 @@ from __future__ import annotations
 import re
 
 __all__ = [
+    "BOILERPLATE_PHRASE_LOWER_RE",
     "BOILERPLATE_PHRASE_RE",
     "BOILERPLATE_SHORT_RE",
+    "LINK_LABEL_RE",
+    "SELF_PROMO_LOWER_RE",
     "SELF_PROMO_RE",
     "line_fingerprint",
 ]
@@ -64,9 +67,48 @@ BOILERPLATE_PHRASE_RE = re.compile(
     | reading\s+time | min(?:ute)?s?\s+read\b | trending\s+now | breaking\s+news\s+alerts?
     | paywall | premium\s+(?:content|subscriber|access) | subscribers?\s+only
     | unlimited\s+(?:digital\s+)?access
+    | (?:in|to|into|straight\s+to)\s+your\s+inbox
+    | consider\s+(?:a\s+|making\s+a\s+)?(?:(?:monthly|regular|one-off|small|recurring)\s+)?
+      (?:contribution|donation|gift|supporting\s+us)
+    | (?:browser|app)\s+settings
+    | ^support\b.{0,60}\b(?:from|for)\s+(?:just|only|as\s+little\s+as)\s+[£$€]\s?\d
+    | (?:from|for)\s+(?:just|only|as\s+little\s+as)\s+[£$€]\s?\d+(?:[.,]\d\d)?\s*(?:a|per|/)\s*(?:month|week)
+    | desde\s+\d+\s*(?:€|euros?)\s+al\s+mes|à\s+partir\s+de\s+\d+\s*(?:€|euros?)\s+par\s+mois
+    # --- the same families in Spanish, Portuguese, French, German and Italian
+    | (?:utilizamos|usamos|utilizan|nous\s+utilisons|wir\s+verwenden|utilizziamo|(?:este\s+sitio|esta\s+web)\s+utiliza
+      |ce\s+site\s+utilise|diese\s+(?:website|seite)\s+(?:verwendet|nutzt)|questo\s+sito\s+(?:utilizza|usa))
+      \s+(?:\w+\s+){0,2}cookies?
+    | (?:aceptar|rechazar|configurar|accepter|refuser|paramétrer|akzeptieren|ablehnen|accetta|rifiuta|aceitar|recusar)
+      \s+(?:(?:todas?|las|les|tous|toutes|alle|tutti|os)\s+)?cookies?
+    | política\s+de\s+(?:cookies|privacidad|privacidade)|politique\s+de\s+confidentialité|datenschutzerklärung
+    | informativa\s+(?:sulla\s+)?(?:privacy|cookie)
+    | derechos\s+reservados|droits\s+réservés|rechte\s+vorbehalten|diritti\s+riservati|direitos\s+reservados
+    | (?:recibe|recibir|activa|activar|gestiona|gestionar)\s+(?:las\s+|nuestras\s+)?notificaciones
+    | (?:preferencias|configuración|ajustes)\s+de\s+(?:tu|su)\s+navegador|paramètres\s+de\s+votre\s+navigateur
+    | browser-?einstellungen|impostazioni\s+del\s+(?:tuo\s+)?browser|configurações\s+do\s+(?:seu\s+)?navegador
+    | (?:compartir|partager|teilen|condividi|compartilhar|partilhar)\s+(?:en|sur|auf|su|no|na|em)\s+\w+
+    | copiar\s+(?:enlace|link)|copier\s+le\s+lien|link\s+kopieren|copia\s+(?:il\s+)?link
+    | lo\s+más\s+(?:leído|visto|popular)|les\s+plus\s+lus|meistgelesen|i\s+più\s+letti|(?:as\s+)?mais\s+lidas
+    | suscríbete|suscribirse|abonnez-vous|inscrivez-vous|abonnieren\s+sie|iscriviti|inscreva-se|assine\s+(?:a|o|já)
+    | (?:nuestro|nuestra|nuestros|nuestras)\s+(?:boletín|boletines|newsletters?)|unseren?\s+newsletter
+    | en\s+tu\s+correo|dans\s+votre\s+boîte|in\s+ihr(?:em)?\s+postfach
+    | hazte\s+(?:socio|socia|suscriptor|suscriptora|miembro|mecenas)|(?:haz|hacer|realiza)\s+una\s+donación
+    | apoya\s+(?:nuestro|el)\s+periodismo|faites\s+un\s+don|soutenez(?:-nous)?|jetzt\s+spenden
+    | unterstützen\s+sie\s+(?:uns|unabhängigen)|sostienici|faça\s+uma\s+doação|apoie\s+o\s+jornalismo
+    | muro\s+de\s+pago
+    | inici(?:a|ar)\s+sesión|se\s+connecter|connectez-vous|jetzt\s+anmelden|einloggen|regístrate
     )
     """,
     re.IGNORECASE | re.VERBOSE,
+)
+
+# "Related: <headline>", "See also: ...", "Lee también: ..." — a link to another story inside the body. Removed
+# on its own (it does not pull its neighbours into an appeal block).
+LINK_LABEL_RE = re.compile(
+    r"^\W*(?:related|see\s+also|also\s+read|read\s+also|(?:lee|lea|leer)\s+(?:también|tambien|más)"
+    r"|(?:à\s+)?lire\s+aussi|lesen\s+sie\s+auch|mehr\s+zum\s+thema|leggi\s+anche|(?:leia|veja)\s+(?:também|mais))"
+    r"\s*:\s*\S",
+    re.IGNORECASE,
 )
 
 # Short navigation / widget labels (matched on the whole, short line).
@@ -90,10 +132,18 @@ BOILERPLATE_SHORT_RE = re.compile(
 # Words of a site talking about itself to the reader (donation appeals, membership pitches).
 SELF_PROMO_RE = re.compile(
     r"\b(?:journalism|journalists|reporters|newsroom|paywalls?|donations?|donate|subscribers?|subscriptions?|"
-    r"membership|independent\s+news|quality\s+news|news\s+outlets|readers\s+like\s+you|our\s+reporting)\b",
+    r"membership|independent\s+news|quality\s+news|news\s+outlets|readers\s+like\s+you|our\s+reporting|"
+    r"(?:a|monthly|regular|every|small|one-off)\s+contribution|funded\s+by\s+(?:its|our)\s+readers|"
+    r"periodismo|periodistas|jornalismo|journalisme|journalismus|giornalismo|suscriptor(?:es|as)?|"
+    r"suscripci(?:ón|ones)|abonnés|abonnement|abonnenten|muro\s+de\s+pago|donaci(?:ón|ones)|socios?)\b",
     re.IGNORECASE,
 )
 
+
+# The same patterns without IGNORECASE, for text that is already lowercased (about 3x faster: Python's
+# case-insensitive matching of a large alternation is slow).
+BOILERPLATE_PHRASE_LOWER_RE = re.compile(BOILERPLATE_PHRASE_RE.pattern, re.VERBOSE)
+SELF_PROMO_LOWER_RE = re.compile(SELF_PROMO_RE.pattern)
 
 # Every alternative of BOILERPLATE_PHRASE_RE contains at least one of these words (lowercase), so a
 # line without any of them cannot match and the (comparatively slow) regex is skipped.
@@ -104,11 +154,23 @@ PHRASE_TRIGGER_WORDS = frozenset(
     read popular viewed shared related recommended stories articles like enjoy interested advertisement advertisements
     sponsored skip top javascript browser ad adblocker blocker whitelist report comment comments image
     photo photograph getty app listen reading min mins minute minutes trending breaking paywall premium
-    subscribers unlimited access signing subscribing registering""".split()
+    subscribers unlimited access signing subscribing registering inbox consider settings month week
+    desde partir
+    utilizamos usamos utilizan utilisons verwenden utilizziamo utiliza utilise verwendet nutzt utilizza sito
+    aceptar rechazar configurar accepter refuser paramétrer akzeptieren ablehnen accetta rifiuta aceitar recusar
+    política politique datenschutzerklärung informativa derechos droits rechte diritti direitos
+    notificaciones preferencias configuración ajustes paramètres einstellungen impostazioni configurações
+    browser compartir partager teilen condividi compartilhar partilhar copiar copier kopieren copia
+    leído visto lus meistgelesen letti lidas
+    suscríbete suscribirse abonnez inscrivez abonnieren iscriviti inscreva assine boletín boletines newsletter
+    unseren unser correo boîte postfach hazte donación faites soutenez spenden unterstützen sostienici doação
+    apoya apoie muro inicia iniciar connecter connectez anmelden einloggen regístrate""".split()
 )
 PROMO_TRIGGER_WORDS = frozenset(
     """journalism journalists reporters newsroom paywall paywalls donation donations donate subscriber
-    subscribers subscription subscriptions membership independent quality readers our""".split()
+    subscribers subscription subscriptions membership independent quality readers our contribution funded
+    periodismo periodistas jornalismo journalisme journalismus giornalismo suscriptor suscriptores suscriptoras
+    suscripción suscripciones abonnés abonnement abonnenten muro donación donaciones socio socios""".split()
 )
 
 

@@ -6,9 +6,21 @@ import re
 
 __all__ = ["looks_like_person_name", "parse_byline"]
 
-_BY_RE = re.compile(r"^\s*(?:written\s+|story\s+|words\s+|reported\s+)?by[:\s]\s*(.+)$", re.IGNORECASE)
-_AUTHOR_LABEL_RE = re.compile(r"^\s*(?:authors?|writers?|reporters?)\s*[:|]\s*(.+)$", re.IGNORECASE)
-_SPLIT_RE = re.compile(r"\s*(?:,|;|&|\band\b|\|| - | – | — |\bwith\b|/)\s*", re.IGNORECASE)
+# "By" in the languages news scrapes come in: en, es/pt, fr, de, it, nl, sv/nb/da, pl.
+_BY_RE = re.compile(
+    r"^\s*(?:written\s+|story\s+|words\s+|reported\s+|escrito\s+|texto\s+|publicado\s+)?"
+    r"(?:by|por|par|von|di|door|av|af|przez)[:\s]\s*(.+)$",
+    re.IGNORECASE,
+)
+_AUTHOR_LABEL_RE = re.compile(
+    r"^\s*(?:authors?|writers?|reporters?|autor(?:a|es)?|auteurs?|autore|autori|redacción|redakteur(?:in)?)"
+    r"\s*[:|]\s*(.+)$",
+    re.IGNORECASE,
+)
+_SPLIT_RE = re.compile(
+    r"\s*(?:,|;|&|\band\b|(?-i:\b(?:y|e|i|et|und|en|og|och)\b(?!\.))|\|| - | – | — |\b(?:with|con|avec|mit)\b|/)\s*",
+    re.IGNORECASE,
+)
 _ROLE_WORDS = frozenset(
     """
     correspondent editor reporter writer staff contributor columnist producer senior chief
@@ -16,11 +28,16 @@ _ROLE_WORDS = frozenset(
     science health technology tech culture digital desk bureau freelance journalist analyst
     critic photographer photos photo video special contributing guest intern associated press
     reuters afp ap wire agency updated published posted team online newsroom
+    redactor redactora corresponsal periodista enviado enviada especial redacción rédaction correspondant
+    correspondante journaliste envoyé envoyée redakteur redakteurin korrespondent korrespondentin redaktion
+    giornalista inviato inviata corrispondente redazione jornalista repórter correspondente agencia agencia
+    actualizado publicado mis jour aktualisiert
     """.split()
 )
 _PARTICLES = frozenset({"de", "da", "del", "della", "der", "den", "di", "du", "van", "von", "bin", "al", "la",
-                        "le", "y", "dos", "das", "ibn", "st"})
-_NAME_TOKEN_RE = re.compile(r"^(?:[A-Z][\w'’.-]*|[A-Z]\.|Mc\w+|O['’]\w+)$")
+                        "le", "dos", "das", "ibn", "st", "ten", "ter", "zu"})
+# A capitalised name token in any script with case ("Lucía", "Łukasz", "Ólafur", "O’Neil", "J.").
+_NAME_TOKEN_RE = re.compile(r"^[^\W\d_][\w'’.-]*$")
 _TRAILING_JUNK_RE = re.compile(r"\s*(?:\(.*\)|\bon\s+\w+day\b.*|\bupdated\b.*|\bpublished\b.*|@\w+.*)$",
                                re.IGNORECASE)
 _DIGIT_RE = re.compile(r"\d")
@@ -38,7 +55,7 @@ def looks_like_person_name(text: str) -> bool:
     for token in tokens:
         if token.lower() in _PARTICLES:
             continue
-        if not _NAME_TOKEN_RE.match(token):
+        if not token[0].isupper() or not _NAME_TOKEN_RE.match(token):
             return False
         if token.lower().strip(".") in _ROLE_WORDS:
             return False

@@ -24,6 +24,34 @@ _MONTH_ALT = (
     r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
     r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
 )
+# Month names and common abbreviations of other languages news sites print (es, fr, de, it, pt, nl,
+# ca, sv, da, nb, pl, ro), taken from dateparser's CLDR-derived translation data. They are only
+# accepted in a full day-month-year (or month-day-year) pattern, never alone.
+_FOREIGN_MONTHS: dict[int, str] = {
+    1: "ene gen ian sty janv enero gener januar jänner gennaio janeiro januari janvier styczen styczeń ianuarie "
+       "stycznia styczniu",
+    2: "fev fév lut febr févr luty feber lutym febrer lutego febrero februar février febbraio februari februarie "
+       "fevereiro",
+    3: "mrt mrz mär mars mart març märz maart marca marcu marts marzo março martie marzec",
+    4: "abr avr kwi kwie abril avril aprile aprilie kwiecien kwiecień kwietnia kwietniu",
+    5: "mag mai maj mei maig maio maja maju mayo maggio",
+    6: "cze giu iun juin juni juny iunie junho junio giugno czerwca czerwcu czerwiec",
+    7: "iul lip lug juil juli iulie julho julio lipca lipcu juliol lipiec luglio juillet",
+    8: "ago aoû sie août agost agosto augusti augustus sierpien sierpień sierpnia sierpniu",
+    9: "set wrz setembre setembro wrzesien wrzesień wrzesnia wrzesniu września wrześniu septembre septembro "
+       "setiembre settembre septembrie septiembre",
+    10: "okt ott out paz paź octobre octubre oktober ottobre outubro octombrie pazdziernik październik "
+        "pazdziernika pazdzierniku października październiku",
+    11: "lis noiem listopad novembre novembro listopada noiembrie noviembre listopadzie",
+    12: "des dez dic déc gru grudnia grudniu desember desembre dezember dezembro dicembre décembre grudzien "
+        "grudzień decembrie diciembre",
+}
+for _number, _names in _FOREIGN_MONTHS.items():
+    for _name in _names.split():
+        _MONTHS.setdefault(_name, _number)
+_FOREIGN_ALT = "(?:" + "|".join(
+    sorted((n for names in _FOREIGN_MONTHS.values() for n in names.split()), key=len, reverse=True)) + ")"
+_ANY_MONTH_ALT = f"(?:{_MONTH_ALT}|{_FOREIGN_ALT})"
 
 _NY = ZoneInfo("America/New_York")
 _CHI = ZoneInfo("America/Chicago")
@@ -47,11 +75,12 @@ _ISO_RE = re.compile(
     re.IGNORECASE,
 )
 _DMY_RE = re.compile(
-    rf"(?<!\d)(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?({_MONTH_ALT})\.?,?\s+(\d{{4}})(?!\d)",
+    rf"(?<!\d)(\d{{1,2}})(?:st|nd|rd|th|er|º|\.)?\s*(?:of\s+|de\s+|di\s+)?\b({_ANY_MONTH_ALT})\b\.?,?"
+    rf"\s+(?:de\s+|del\s+)?(\d{{4}})(?!\d)",
     re.IGNORECASE,
 )
 _MDY_RE = re.compile(
-    rf"\b({_MONTH_ALT})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})(?!\d)", re.IGNORECASE
+    rf"\b({_ANY_MONTH_ALT})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})(?!\d)", re.IGNORECASE
 )
 _YMD_SLASH_RE = re.compile(r"(?<!\d)(\d{4})[/.](\d{1,2})[/.](\d{1,2})(?!\d)")
 _NUMERIC_RE = re.compile(r"(?<![\d/.])(\d{1,2})[/.](\d{1,2})[/.](\d{4})(?![\d/.])")
@@ -67,17 +96,44 @@ _RELATIVE_RE = re.compile(
     r"\b(\d+|an?|one)\s+(sec(?:ond)?s?|min(?:ute)?s?|h(?:ou)?rs?|hours?|days?|weeks?)\s+ago\b",
     re.IGNORECASE,
 )
+# "hace 2 horas", "il y a 3 heures", "vor 2 Stunden", "há 5 minutos", "2 ore fa", "3 uur geleden", ...
+_RELATIVE_FOREIGN_RE = re.compile(
+    r"\b(?:hace|il\s+y\s+a|vor|há|ha)\s+(\d+)\s+(\w+)|\b(\d+)\s+(\w+)\s+(?:fa|geleden|sedan|siden|temu)\b",
+    re.IGNORECASE,
+)
+_FOREIGN_UNITS: dict[str, str] = {
+    "segundo": "s", "segundos": "s", "secondes": "s", "seconde": "s", "sekunden": "s", "secondi": "s",
+    "minuto": "m", "minutos": "m", "minutes": "m", "minute": "m", "minuten": "m", "minuti": "m", "min": "m",
+    "hora": "h", "horas": "h", "heure": "h", "heures": "h", "stunde": "h", "stunden": "h", "ora": "h", "ore": "h",
+    "uur": "h", "timme": "h", "timmar": "h", "time": "h", "timer": "h", "godzin": "h", "godziny": "h",
+    "día": "d", "días": "d", "dia": "d", "dias": "d", "jour": "d", "jours": "d", "tag": "d", "tagen": "d",
+    "giorno": "d", "giorni": "d", "dag": "d", "dagen": "d", "dagar": "d", "dager": "d", "dni": "d",
+    "semana": "w", "semanas": "w", "semaine": "w", "semaines": "w", "woche": "w", "wochen": "w",
+    "settimana": "w", "settimane": "w", "week": "w", "weken": "w",
+}
 _SEGMENT_SPLIT_RE = re.compile(r"\||\bupdated\b|\bmodified\b|\blast\s+edited\b", re.IGNORECASE)
 _CANDIDATE_RE = re.compile(
     rf"\d{{4}}-\d{{2}}-\d{{2}}|\b{_MONTH_ALT}\b\.?\s*\d|\d\s*{_MONTH_ALT}\b|\d{{1,2}}[/.]\d{{1,2}}[/.]\d{{4}}"
-    r"|\d{4}/\d{1,2}/\d{1,2}|\bago\b",
+    r"|\d{4}/\d{1,2}/\d{1,2}|\bago\b"
+    rf"|\d\.?\s+(?:de\s+|di\s+)?{_FOREIGN_ALT}\b\.?,?\s+(?:de\s+|del\s+)?\d{{4}}|\b{_FOREIGN_ALT}\.?\s+\d{{1,2}},?\s+\d{{4}}"
+    r"|\b(?:hace|il\s+y\s+a|vor|há)\s+\d|\d\s+\w+\s+(?:fa|geleden|sedan|siden|temu)\b",
     re.IGNORECASE,
 )
 
 
+_CANDIDATE_LOWER_RE = re.compile(_CANDIDATE_RE.pattern)
+_DIGIT_RE = re.compile(r"\d")
+
+
 def looks_like_date_line(line: str) -> bool:
     """Cheap pre-check: could this (short) line carry a publication date?"""
-    return len(line) <= 160 and _CANDIDATE_RE.search(line) is not None
+    if len(line) > 160:
+        return False
+    lowered = line.lower()
+    # Every candidate form has a digit, except the English relative "an hour ago".
+    if _DIGIT_RE.search(line) is None and "ago" not in lowered:
+        return False
+    return _CANDIDATE_LOWER_RE.search(lowered) is not None
 
 
 def parse_iso_datetime(value: str) -> datetime | None:
@@ -212,11 +268,23 @@ def parse_date_text(text: str, *, fetched_at: datetime | None = None) -> datetim
     return None
 
 
-def _relative_to(text: str, fetched_at: datetime) -> datetime | None:
+def _relative_parts(text: str) -> tuple[str, str] | None:
     m = _RELATIVE_RE.search(text)
-    if m is None:
+    if m is not None:
+        return m.group(1).lower(), m.group(2).lower()
+    for m in _RELATIVE_FOREIGN_RE.finditer(text):
+        amount_s, word = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
+        unit = _FOREIGN_UNITS.get(word.lower())
+        if unit is not None:
+            return amount_s, {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}[unit]
+    return None
+
+
+def _relative_to(text: str, fetched_at: datetime) -> datetime | None:
+    parts = _relative_parts(text)
+    if parts is None:
         return None
-    amount_s, unit = m.group(1).lower(), m.group(2).lower()
+    amount_s, unit = parts
     amount = 1 if amount_s in {"a", "an", "one"} else int(amount_s)
     if unit.startswith("s"):
         delta = timedelta(seconds=amount)

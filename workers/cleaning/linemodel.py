@@ -15,23 +15,25 @@ of a few hundred lines costs well under a millisecond.
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
 from workers.cleaning.boilerplate import (
-    BOILERPLATE_PHRASE_RE,
+    BOILERPLATE_PHRASE_LOWER_RE,
     BOILERPLATE_SHORT_RE,
     PHRASE_TRIGGER_WORDS,
     PROMO_TRIGGER_WORDS,
-    SELF_PROMO_RE,
+    SELF_PROMO_LOWER_RE,
 )
 from workers.cleaning.dates import looks_like_date_line
 
-__all__ = ["FEATURE_NAMES", "context_features", "line_features", "score_lines"]
+__all__ = ["FEATURE_NAMES", "LineSignals", "context_features", "line_features", "line_signals", "score_lines"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -56,6 +58,7 @@ _COMMENT_HEAD_RE = re.compile(
     r"|^\d+\s+(?:comments?|responses?|replies)\b|save\s+my\s+name,\s+email|^reply$|^report\s+(?:comment|abuse)",
     re.IGNORECASE,
 )
+_COMMENT_HEAD_LOWER_RE = re.compile(_COMMENT_HEAD_RE.pattern)
 _END_MARKER_RE = re.compile(
     r"^\W*(?:related(?:\s+(?:articles?|stories|posts|content|coverage|links|topics|news|reading))?|more\s+(?:from|on|in|"
     r"stories|news|articles)\b.{0,40}|(?:you\s+(?:may|might)\s+also\s+like).{0,20}|recommended(?:\s+\w+){0,2}"
@@ -64,6 +67,8 @@ _END_MARKER_RE = re.compile(
     r"|don'?t\s+miss|(?:top|other|latest|more)\s+stories)\W*$",
     re.IGNORECASE,
 )
+_CAPTION_LOWER_RE = re.compile(_CAPTION_RE.pattern)
+_WE_WORDS = frozenset({"we", "our", "us"})
 _CAPTION_TRIGGERS = frozenset(
     "image images photo photos picture pictures pic credit video source file getty afp reuters ap shutterstock "
     "istock epa".split()
@@ -98,6 +103,37 @@ def _is_prose(line: str, words: int) -> bool:
     return words >= 15 or (words >= 5 and line[-1] in _TERMINAL)
 
 
+@dataclass(frozen=True, slots=True)
+class LineSignals:
+    """Per-line tokens and boilerplate signals, computed once per page and shared by the feature
+    builder and the appeal-block rule (the phrase regex is the costliest per-line operation)."""
+
+    words: list[list[str]]
+    lower_lines: list[str]
+    lower_tokens: list[list[str]]
+    lower_words: list[frozenset[str]]
+    phrase: list[bool]
+    promo: list[int]
+
+
+def line_signals(lines: Sequence[str]) -> LineSignals:
+    """Tokens, lowercase token sets, boilerplate-phrase flags and self-promotion counts per line."""
+    words_list = [_WORD_RE.findall(line) for line in lines]
+    lower_lines = [line.lower() for line in lines]
+    lower_tokens = [_WORD_RE.findall(line) for line in lower_lines]
+    lower_sets = [frozenset(tokens) for tokens in lower_tokens]
+    phrase = [
+        ("©" in line or not lw.isdisjoint(PHRASE_TRIGGER_WORDS))
+        and BOILERPLATE_PHRASE_LOWER_RE.search(line) is not None
+        for line, lw in zip(lower_lines, lower_sets, strict=True)
+    ]
+    promo = [
+        len(SELF_PROMO_LOWER_RE.findall(line)) if not lw.isdisjoint(PROMO_TRIGGER_WORDS) else 0
+        for line, lw in zip(lower_lines, lower_sets, strict=True)
+    ]
+    return LineSignals(words_list, lower_lines, lower_tokens, lower_sets, phrase, promo)
+
+
 def line_features(
     lines: Sequence[str],
     *,
@@ -107,12 +143,15 @@ def line_features(
     title_index: int | None = None,
     cjk: bool,
     is_known_boilerplate: Callable[[str], bool] | None = None,
+    signals: LineSignals | None = None,
 ) -> FloatArray:
     """Per-line feature matrix (lines x FEATURE_NAMES) for one page."""
     n = len(lines)
     if n == 0:
         return np.zeros((0, _N_BASE))
-    words_list: list[list[str]] = [_WORD_RE.findall(line) for line in lines]
+    if signals is None:
+        signals = line_signals(lines)
+    words_list = signals.words
     eff_words = [
         max(len(w), len(line) // 3) if cjk else len(w) for w, line in zip(words_list, lines, strict=True)
     ]
@@ -158,7 +197,8 @@ def line_features(
             run_len[k] = j - i
             run_flanked[k] = flanked
         i = j
-    comment_head = [len(line) <= 90 and _COMMENT_HEAD_RE.search(line) is not None for line in lines]
+    comment_head = [len(line) <= 90 and _COMMENT_HEAD_LOWER_RE.search(line) is not None
+                    for line in signals.lower_lines]
     first_comment = next((i for i in range(first_main, n) if comment_head[i]), n) if first_main < n else n
     end_marker = next(
         (i for i in range(first_main + 1, n) if eff_words[i] <= 6 and _END_MARKER_RE.match(lines[i])), n
@@ -167,6 +207,8 @@ def line_features(
 
     promo = [0.0] * n
     rows: list[list[float]] = []
+    log1p = math.log1p
+    log_ew = [log1p(ew) for ew in eff_words]
     for i, line in enumerate(lines):
         words = words_list[i]
         wc = len(words)
@@ -175,20 +217,18 @@ def line_features(
         last = line[-1]
         first = line[0]
         caps = sum(1 for w in words if w[0].isupper()) if wc else 0
-        lower_words = {w.lower() for w in words}
-        stops = sum(1 for w in words if w.lower() in _STOPWORDS)
-        phrase = ("©" in line or not lower_words.isdisjoint(PHRASE_TRIGGER_WORDS)) and (
-            BOILERPLATE_PHRASE_RE.search(line) is not None)
-        promo_count = len(SELF_PROMO_RE.findall(line)) if wc >= 4 and not lower_words.isdisjoint(
-            PROMO_TRIGGER_WORDS) else 0
+        lower_words = signals.lower_words[i]
+        stops = sum(map(_STOPWORDS.__contains__, signals.lower_tokens[i]))
+        phrase = signals.phrase[i]
+        promo_count = signals.promo[i] if wc >= 4 else 0
         has_digit = _DIGIT_RE.search(line) is not None
         promo[i] = min(promo_count, 3) / 3.0
         lo3, hi3 = max(0, i - 3), min(n, i + 4)
         lo8, hi8 = max(0, i - 8), min(n, i + 9)
         rows.append([
             1.0,
-            np.log1p(ew),
-            np.log1p(chars),
+            log_ew[i],
+            log1p(chars),
             float(last in _TERMINAL),
             float(last in _SENTENCE_END),
             float(ew >= 15),
@@ -200,11 +240,12 @@ def line_features(
             float(phrase),
             float(wc <= 4 and BOILERPLATE_SHORT_RE.match(line) is not None),
             promo[i],
-            float(_YOU_RE.search(line) is not None),
-            float(len(_WE_RE.findall(line)) >= 2),
+            float("you" in lower_words or "your" in lower_words),
+            float(sum(map(_WE_WORDS.__contains__, signals.lower_tokens[i])) >= 2),
             float(_SEPARATOR_RE.search(line) is not None),
             float(_URL_RE.search(line) is not None),
-            float(_CAPTION_RE.search(line) is not None) if not lower_words.isdisjoint(_CAPTION_TRIGGERS) else 0.0,
+            float(_CAPTION_LOWER_RE.search(signals.lower_lines[i]) is not None)
+            if not lower_words.isdisjoint(_CAPTION_TRIGGERS) else 0.0,
             line.count(",") / (wc + 1),
             stops / wc if wc else 0.0,
             float(line.isupper() and chars > 3),
@@ -223,15 +264,15 @@ def line_features(
             (prose_prefix[hi8] - prose_prefix[lo8]) / (hi8 - lo8),
             float(i > 0 and prose[i - 1]),
             float(i + 1 < n and prose[i + 1]),
-            np.log1p(eff_words[i - 1]) if i > 0 else 0.0,
-            np.log1p(eff_words[i + 1]) if i + 1 < n else 0.0,
+            log_ew[i - 1] if i > 0 else 0.0,
+            log_ew[i + 1] if i + 1 < n else 0.0,
             float(3 <= wc <= 14 and last not in _TERMINAL and caps / wc >= 0.6) if wc else 0.0,
             float(is_known_boilerplate is not None and is_known_boilerplate(line)),
             min(gap[i], 10) / 10.0,
             float(comment_head[i]),
             float(i > first_comment),
             float(ew <= 14 and (has_digit or "ago" in lower_words) and looks_like_date_line(line)),
-            np.log1p(run_len[i]),
+            log1p(run_len[i]),
             float(run_flanked[i] and run_len[i] <= 12),
             float(title_line is not None and i != title_index and len(title_line) >= 20 and title_line in line),
             float(i > end_marker),

@@ -11,15 +11,12 @@ import numpy as np
 import numpy.typing as npt
 
 from workers.cleaning.boilerplate import (
-    BOILERPLATE_PHRASE_RE,
-    PHRASE_TRIGGER_WORDS,
-    PROMO_TRIGGER_WORDS,
-    SELF_PROMO_RE,
+    LINK_LABEL_RE,
 )
 from workers.cleaning.byline import parse_byline
 from workers.cleaning.dates import looks_like_date_line, parse_date_text
 from workers.cleaning.line_weights import BODY_THRESHOLD, LAYER1_WEIGHTS, LAYER2_WEIGHTS
-from workers.cleaning.linemodel import FloatArray, line_features, score_lines
+from workers.cleaning.linemodel import FloatArray, LineSignals, line_features, line_signals, score_lines
 
 __all__ = ["PageLines", "TextArticle", "analyse_page", "body_indices", "extract_text_article", "split_lines"]
 
@@ -27,6 +24,7 @@ _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\ufeff\ufffd]")
 _LINE_SPLIT_RE = re.compile(r"\r\n|\r|\n|\u2028|\u2029")
 _WORD_RE = re.compile(r"\w+")
 _WE_RE = re.compile(r"\b(?:we|our|us)\b", re.IGNORECASE)
+_WE_LOWER_RE = re.compile(_WE_RE.pattern)
 _WE_WORDS = frozenset({"we", "our", "us"})
 _QUOTED_RE = re.compile(r"[“\"][^”\"]*[”\"]")
 _TERMINAL = frozenset(".!?\"”’'):;…»」。！？")
@@ -72,6 +70,16 @@ def _is_prose(line: str, words: int) -> bool:
 
 def _is_headline(line: str, words: int) -> bool:
     return 3 <= words <= 40 and 15 <= len(line) <= 300 and not line.endswith((".", ":", ",", ";"))
+
+
+def _is_deck_below(lines: list[str], word_counts: list[int], title: int, deck: int) -> bool:
+    """Two headline-shaped lines above the byline: the second is the deck (standfirst) when it is the
+    longer one and neither looks like a navigation trail."""
+    return (
+        _is_headline(lines[deck], word_counts[deck])
+        and word_counts[deck] > word_counts[title] >= 4
+        and not any(sep in lines[k] for k in (title, deck) for sep in ("|", "•", "›", "»"))
+    )
 
 
 @dataclass(slots=True)
@@ -126,8 +134,8 @@ def _find_header(lines: list[str], word_counts: list[int], fetched_at: datetime 
         return header
     last = above[-1]
     before = above[-2] if len(above) >= 2 else None
-    if _is_prose(lines[last], word_counts[last]) and before is not None and _is_headline(
-            lines[before], word_counts[before]):
+    if before is not None and _is_headline(lines[before], word_counts[before]) and (
+            _is_prose(lines[last], word_counts[last]) or _is_deck_below(lines, word_counts, before, last)):
         header.title, header.standfirst = before, last
     elif _is_headline(lines[last], word_counts[last]):
         header.title = last
@@ -150,6 +158,7 @@ class PageLines:
     header_end: int
     features: FloatArray
     groups: tuple[npt.NDArray[np.int64], ...] = ()
+    signals: LineSignals | None = None
 
 
 def analyse_page(
@@ -160,7 +169,8 @@ def analyse_page(
 ) -> PageLines:
     """Split ``text`` into lines, find the headline block and compute the line features."""
     lines = split_lines(text)[:MAX_LINES]
-    word_counts = [len(_WORD_RE.findall(line)) for line in lines]
+    signals = line_signals(lines)
+    word_counts = [len(words) for words in signals.words]
     header = _find_header(lines, word_counts, fetched_at) if lines else _Header()
     header_end = header.last_index()
     features = line_features(
@@ -171,11 +181,12 @@ def analyse_page(
         title_index=header.title,
         cjk=_is_cjk_text(lines),
         is_known_boilerplate=is_known_boilerplate,
+        signals=signals,
     )
-    return PageLines(lines=lines, header=header, header_end=header_end, features=features)
+    return PageLines(lines=lines, header=header, header_end=header_end, features=features, signals=signals)
 
 
-def appeal_block_indices(lines: Sequence[str]) -> set[int]:
+def appeal_block_indices(lines: Sequence[str], signals: LineSignals | None = None) -> set[int]:
     """Lines of reader appeals (donation, membership, registration pitches), whatever the model says.
 
     A line is an appeal when it is heavy with self-promotion words, or names an appeal phrase and
@@ -183,18 +194,19 @@ def appeal_block_indices(lines: Sequence[str]) -> set[int]:
     line are part of the same block.
     """
     n = len(lines)
-    promo = [0] * n
+    if signals is None:
+        signals = line_signals(lines)
+    promo = signals.promo
     first_person = [0] * n
     strong: set[int] = set()
     for i, line in enumerate(lines):
-        words = {w.lower() for w in _WORD_RE.findall(line)}
-        if not words.isdisjoint(PROMO_TRIGGER_WORDS):
-            promo[i] = len(SELF_PROMO_RE.findall(line))
-        if not words.isdisjoint(_WE_WORDS):
-            first_person[i] = len(_WE_RE.findall(_QUOTED_RE.sub("", line)))
-        phrase = ("©" in line or not words.isdisjoint(PHRASE_TRIGGER_WORDS)) and (
-            BOILERPLATE_PHRASE_RE.search(line) is not None)
-        if promo[i] >= 3 or (phrase and (promo[i] >= 1 or len(line) < 120)):
+        if not signals.lower_words[i].isdisjoint(_WE_WORDS):
+            first_person[i] = len(_WE_LOWER_RE.findall(_QUOTED_RE.sub("", signals.lower_lines[i])))
+        if promo[i] >= 3 or (signals.phrase[i] and (promo[i] >= 1 or len(line) < 120)):
+            strong.add(i)
+    # A short line sandwiched between two appeal lines ("Support X from just £1") belongs to the block.
+    for i in range(1, n - 1):
+        if i - 1 in strong and i + 1 in strong and len(lines[i]) < 80 and lines[i][-1] not in _TERMINAL:
             strong.add(i)
     weak = {i for i in range(n) if promo[i] >= 1 or first_person[i] >= 2}
     frontier = list(strong)
@@ -204,6 +216,7 @@ def appeal_block_indices(lines: Sequence[str]) -> set[int]:
             if 0 <= j < n and j in weak and j not in strong:
                 strong.add(j)
                 frontier.append(j)
+    strong.update(i for i, line in enumerate(lines) if len(line) < 200 and LINK_LABEL_RE.match(line))
     return strong
 
 
@@ -214,7 +227,7 @@ def body_indices(page: PageLines, probabilities: FloatArray, threshold: float = 
     candidates = [i for i in range(len(page.lines)) if probabilities[i] >= threshold and i not in skip]
     if not candidates:
         return candidates
-    appeals = appeal_block_indices(page.lines)
+    appeals = appeal_block_indices(page.lines, page.signals)
     return [i for i in candidates if i not in appeals]
 
 

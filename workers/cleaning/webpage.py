@@ -22,7 +22,7 @@ from lxml import etree
 from lxml import html as lxml_html
 
 from workers.cleaning.dates import parse_date_text, parse_iso_datetime
-from workers.cleaning.linemodel import FloatArray, line_features, score_lines
+from workers.cleaning.linemodel import FloatArray, line_features, line_signals, score_lines
 from workers.cleaning.plaintext import MAX_LINES, PageLines, _find_header, _is_cjk_text, appeal_block_indices
 
 if TYPE_CHECKING:
@@ -434,6 +434,7 @@ def analyse_html(
     metadata = read_page_metadata(root)
     rendered = render_lines(root)
     lines, bits = rendered.lines, rendered.bits
+    signals = line_signals(lines)
     word_counts = [len(line.split()) for line in lines]
     header = _find_header(lines, word_counts, fetched_at)
     h1_index = next((i for i, b in enumerate(bits) if b & _H1), None)
@@ -442,10 +443,11 @@ def analyse_html(
     text_features = line_features(
         lines, header_end=header.last_index(), date_index=header.date, byline_index=header.byline,
         title_index=header.title, cjk=_is_cjk_text(lines), is_known_boilerplate=is_known_boilerplate,
+        signals=signals,
     )
     features = np.hstack([text_features, _dom_features(rendered, metadata.article_body)])
     page = PageLines(lines=lines, header=header, header_end=header.last_index(), features=features,
-                     groups=_container_groups(rendered))
+                     groups=_container_groups(rendered), signals=signals)
     return HtmlPage(page=page, metadata=metadata, h1_index=h1_index)
 
 
@@ -456,7 +458,7 @@ def html_body_indices(page: PageLines, probabilities: FloatArray, threshold: flo
     candidates = [i for i in range(len(page.lines)) if probabilities[i] >= threshold and i not in skip]
     if not candidates:
         return candidates
-    appeals = appeal_block_indices(page.lines)
+    appeals = appeal_block_indices(page.lines, page.signals)
     return [i for i in candidates if i not in appeals]
 
 

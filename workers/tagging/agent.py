@@ -4,66 +4,108 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
+from collections import deque
 from collections.abc import Sequence
-from concurrent.futures import Executor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, cast
 
 import faust
-from spacy.language import Language
 
 from workers import metrics
 from workers.app import Topics
 from workers.delivery import deliver, source_message
-from workers.dlq import Failure, SourceMessage
 from workers.settings import Settings
-from workers.tagging.stage import ModelInfo, decode_clean, entity_records, tag_records
+from workers.tagging.runtime import Recognition, Tagger
+from workers.tagging.stage import entity_records
 
 log = logging.getLogger(__name__)
 
 
-def tag_batch(
-    nlp: Language, messages: Sequence[SourceMessage], model: ModelInfo, batch_size: int
-) -> list[tuple[SourceMessage, dict[str, Any] | Failure]]:
-    """Decode and tag a batch of clean messages (runs in the executor, off the event loop)."""
-    decoded = [(m, decode_clean(m)) for m in messages]
-    good = [(m, r) for m, r in decoded if not isinstance(r, Failure)]
-    tagged = iter(tag_records(nlp, [r for _, r in good], model, batch_size=batch_size))
-    return [(m, r if isinstance(r, Failure) else next(tagged)) for m, r in decoded]
+async def _finish_batch(
+    previous: asyncio.Task[None] | None,
+    stream: faust.Stream[bytes],
+    events: Sequence[faust.EventT],
+    recognising: asyncio.Future[Recognition],
+    tagger: Tagger,
+    topics: Topics,
+    settings: Settings,
+) -> None:
+    """Wait for the model's answer and for the previous batch, assemble, deliver, await acks, release events.
+
+    Any failure here ends the worker with a non-zero exit: the batch's events were not released, so their
+    offsets are not committed and the records are processed again after a restart.
+    """
+    started = time.perf_counter()
+    try:
+        recognition = await recognising
+        tagged = time.perf_counter()
+        if previous is not None:
+            await previous  # keep outputs in input order
+        pairs = await tagger.assemble(recognition)
+        outputs, failures = await deliver(
+            "tag",
+            pairs,
+            output=topics.enriched,
+            dlq=topics.dlq,
+            worker_id=settings.worker_id,
+            max_dlq_value_bytes=settings.dlq_max_value_bytes,
+            fanout=(topics.entities, entity_records),
+        )
+        for event in events:
+            await stream.ack(event)
+    except asyncio.CancelledError:
+        raise
+    except BrokenProcessPool:
+        log.critical("the spaCy child process died; exiting so a supervisor restarts this worker")
+        os._exit(70)
+    except Exception:
+        log.critical("tagging or delivering a batch failed; exiting so a supervisor restarts this worker",
+                     exc_info=True)
+        os._exit(71)
+    done = time.perf_counter()
+    metrics.STAGE_SECONDS.labels("tag", "process").observe(tagged - started)
+    log.info(
+        "tagged batch of %d: %d out, %d dead-lettered; waited %.3fs for the model, %.3fs to assemble and deliver",
+        len(events), outputs, failures, tagged - started, done - tagged,
+    )
 
 
-def register_tag_agent(
-    app: faust.App, topics: Topics, settings: Settings, executor: Executor, nlp: Language
-) -> Any:
-    """Attach the tagging agent to ``app``: batches of ``settings.batch_size`` within ``batch_window_s``."""
-    model = ModelInfo.of(nlp, settings.model)
+def register_tag_agent(app: faust.App, topics: Topics, settings: Settings, tagger: Tagger) -> Any:
+    """Attach the tagging agent to ``app``: batches of ``settings.batch_size`` within ``batch_window_s``.
+
+    The model never waits for the stream: each batch is queued on the tagger as soon as it is taken, while
+    earlier batches are still being recognised, assembled and delivered (at most :data:`IN_FLIGHT` batches).
+    Each event holds an extra reference until its batch's outputs are acknowledged, so its offset becomes
+    committable only then (at-least-once), and outputs keep input order.
+    """
 
     @app.agent(topics.clean, name="tag")
     async def tag(stream: faust.StreamT[bytes]) -> None:
-        loop = asyncio.get_running_loop()
         # take_events (not take) keeps each value's topic/partition/offset/headers for the DLQ.
-        batches = cast(faust.Stream[bytes], stream).take_events
-        async for events in batches(settings.batch_size, within=settings.batch_window_s):
-            messages = [source_message(event) for event in events]
-            started = time.perf_counter()
-            pairs = await loop.run_in_executor(
-                executor, tag_batch, nlp, messages, model, settings.batch_size
-            )
-            tagged = time.perf_counter()
-            metrics.STAGE_SECONDS.labels("tag", "process").observe(tagged - started)
-            outputs, failures = await deliver(
-                "tag",
-                pairs,
-                output=topics.enriched,
-                dlq=topics.dlq,
-                worker_id=settings.worker_id,
-                max_dlq_value_bytes=settings.dlq_max_value_bytes,
-                fanout=(topics.entities, entity_records),
-            )
-            done = time.perf_counter()
-            log.info(
-                "tagged batch of %d: %d out, %d dead-lettered in %.3fs (tagging %.3fs, delivery %.3fs)",
-                len(messages), outputs, failures, done - started, tagged - started, done - tagged,
-            )
+        source = cast(faust.Stream[bytes], stream)
+        in_flight: deque[asyncio.Task[None]] = deque()
+        try:
+            async for events in source.take_events(settings.batch_size, within=settings.batch_window_s):
+                for event in events:
+                    event.message.incref()  # held until this batch's outputs are acknowledged
+                recognising = asyncio.ensure_future(tagger.recognise([source_message(e) for e in events]))
+                previous = in_flight[-1] if in_flight else None
+                in_flight.append(
+                    asyncio.create_task(
+                        _finish_batch(previous, source, events, recognising, tagger, topics, settings)
+                    )
+                )
+                while len(in_flight) >= IN_FLIGHT or (in_flight and in_flight[0].done()):
+                    await asyncio.shield(in_flight.popleft())
+        finally:
+            # Stopping (SIGTERM/rebalance): finish what was taken, so its offsets can be committed.
+            while in_flight:
+                await asyncio.shield(in_flight.popleft())
 
     return tag
+
+
+#: Batches taken but not yet delivered: one recognising, one queued for the model, one delivering.
+IN_FLIGHT = 3

@@ -756,6 +756,19 @@ def tag_articles(nlp: Language, articles: Sequence[ArticleText], *, batch_size: 
 
     sorted by salience descending, then name.
     """
+    found = find_spans(nlp, articles, batch_size=batch_size)
+    return [merge_mentions(article, spans) for article, spans in zip(articles, found, strict=True)]
+
+
+#: Entity spans the model found, per ``(section, paragraph)`` of one article.
+SpanMap = dict[tuple[str, int], list[Span]]
+
+
+def find_spans(nlp: Language, articles: Sequence[ArticleText], *, batch_size: int = 64) -> list[SpanMap]:
+    """The model's half of :func:`tag_articles`: raw ``(start, end, label)`` spans per segment of each article.
+
+    Plain tuples, so they cross a process boundary cheaply; :func:`merge_mentions` does the rest.
+    """
     keys: list[tuple[int, str, int, int]] = []
     texts: list[str] = []
     limit = max(1, nlp.max_length - 1)
@@ -764,7 +777,7 @@ def tag_articles(nlp: Language, articles: Sequence[ArticleText], *, batch_size: 
             for offset, piece in split_for_model(text, limit):
                 keys.append((index, section, paragraph, offset))
                 texts.append(piece)
-    found: list[dict[tuple[str, int], list[Span]]] = [defaultdict(list) for _ in articles]
+    found: list[SpanMap] = [defaultdict(list) for _ in articles]
     zone = nlp.memory_zone() if hasattr(nlp, "memory_zone") else contextlib.nullcontext()
     with zone:
         docs = nlp.pipe(texts, batch_size=batch_size)
@@ -772,4 +785,4 @@ def tag_articles(nlp: Language, articles: Sequence[ArticleText], *, batch_size: 
             found[index][(section, paragraph)].extend(
                 (offset + e.start_char, offset + e.end_char, e.label_) for e in doc.ents
             )
-    return [merge_mentions(article, spans) for article, spans in zip(articles, found, strict=True)]
+    return [dict(spans) for spans in found]

@@ -10,8 +10,8 @@ from typing import Any
 from spacy.language import Language
 
 from workers.dlq import Failure, SourceMessage, run_guarded
-from workers.records import SCHEMA_VERSION, decode_versioned, rfc3339, utcnow, validate
-from workers.tagging.entities import ArticleText, tag_articles
+from workers.records import SCHEMA_VERSION, decode_versioned, rfc3339, utcnow
+from workers.tagging.entities import ArticleText, SpanMap, find_spans, merge_mentions
 
 log = logging.getLogger(__name__)
 
@@ -48,13 +48,16 @@ def article_text(record: Mapping[str, Any]) -> ArticleText:
 def build_enriched_record(
     clean: Mapping[str, Any], entities: list[dict[str, Any]], model: ModelInfo
 ) -> dict[str, Any]:
-    """The clean record plus entities and model provenance, validated as ``article.enriched``."""
+    """The clean record plus entities and model provenance (``article.enriched``).
+
+    Not validated here: the input was validated on the way in, and validating dozens of entity mentions per
+    article costs more than the rest of the record handling; the tests validate every output shape instead.
+    """
     record = dict(clean)
     record["schema_version"] = SCHEMA_VERSION
     record["entities"] = entities
     record["model"] = {"name": model.name, "version": model.version, "spacy": model.spacy}
     record["tagged_at"] = rfc3339(utcnow())
-    validate("enriched", record)
     return record
 
 
@@ -77,40 +80,75 @@ def with_flag(record: Mapping[str, Any], flag: str) -> dict[str, Any]:
     return {**record, "flags": flags}
 
 
-def tag_records(
-    nlp: Language, records: Sequence[Mapping[str, Any]], model: ModelInfo, *, batch_size: int = 64
-) -> list[dict[str, Any] | Failure]:
-    """Tag a batch of clean records in one ``nlp.pipe`` pass.
+@dataclass(frozen=True, slots=True)
+class Recognised:
+    """The model's answer for one clean record: spans to merge, or ``spans=None`` when not tagged (language)."""
 
-    Records in a language the model does not speak get no entities and the :data:`LANGUAGE_FLAG`. If the batch
-    as a whole fails, each record is retried alone so that one bad record is dead-lettered, not the batch.
+    record: Mapping[str, Any]
+    spans: SpanMap | None
+
+
+def recognise_records(
+    nlp: Language, records: Sequence[Mapping[str, Any]], *, batch_size: int = 64
+) -> list[Recognised | Failure]:
+    """Run the model over a batch of clean records (one ``nlp.pipe`` pass): the CPU-heavy half of tagging.
+
+    Records in a language the model does not speak are not run (``spans=None``, :data:`LANGUAGE_FLAG` set). If
+    the batch as a whole fails, each record is retried alone so that one bad record fails, not the batch.
     """
     prepared = [
         (record, True) if model_speaks(nlp, record) else (with_flag(record, LANGUAGE_FLAG), False)
         for record in records
     ]
     texts = [article_text(r) for r, taggable in prepared if taggable]
-    batch = run_guarded(lambda: tag_articles(nlp, texts, batch_size=batch_size)) if texts else []
+    batch = run_guarded(lambda: find_spans(nlp, texts, batch_size=batch_size)) if texts else []
     if isinstance(batch, Failure):
         log.warning("batch of %d failed (%s); retrying records one by one", len(texts), batch.error)
     found = iter(batch) if not isinstance(batch, Failure) else None
-    out: list[dict[str, Any] | Failure] = []
+    out: list[Recognised | Failure] = []
     for record, taggable in prepared:
+        if not taggable:
+            out.append(Recognised(record, None))
+        elif found is not None:
+            out.append(Recognised(record, next(found)))
+        else:
 
-        def enrich(r: Mapping[str, Any] = record, taggable: bool = taggable) -> dict[str, Any]:
-            if not taggable:
-                entities: list[dict[str, Any]] = []
-            elif found is not None:
-                entities = next(found)
+            def alone(r: Mapping[str, Any] = record) -> SpanMap:
+                return find_spans(nlp, [article_text(r)], batch_size=batch_size)[0]
+
+            single = run_guarded(alone)
+            if isinstance(single, Failure):
+                out.append(Failure(single.error, article_id=str(record.get("id"))))
             else:
-                entities = tag_articles(nlp, [article_text(r)], batch_size=batch_size)[0]
-            return build_enriched_record(r, entities, model)
-
-        single = run_guarded(enrich)
-        if isinstance(single, Failure):
-            single = Failure(single.error, article_id=str(record.get("id")))
-        out.append(single)
+                out.append(Recognised(record, single))
     return out
+
+
+def assemble_records(items: Sequence[Recognised | Failure], model: ModelInfo) -> list[dict[str, Any] | Failure]:
+    """Merge mentions into entities and build the enriched records: the pure-Python half of tagging."""
+    out: list[dict[str, Any] | Failure] = []
+    for item in items:
+        if isinstance(item, Failure):
+            out.append(item)
+            continue
+
+        def enrich(it: Recognised = item) -> dict[str, Any]:
+            spans = it.spans
+            entities = merge_mentions(article_text(it.record), spans) if spans is not None else []
+            return build_enriched_record(it.record, entities, model)
+
+        result = run_guarded(enrich)
+        if isinstance(result, Failure):
+            result = Failure(result.error, article_id=str(item.record.get("id")))
+        out.append(result)
+    return out
+
+
+def tag_records(
+    nlp: Language, records: Sequence[Mapping[str, Any]], model: ModelInfo, *, batch_size: int = 64
+) -> list[dict[str, Any] | Failure]:
+    """Tag a batch of clean records in this process: :func:`recognise_records` then :func:`assemble_records`."""
+    return assemble_records(recognise_records(nlp, records, batch_size=batch_size), model)
 
 
 def entity_key(entity: Mapping[str, Any]) -> str:
