@@ -50,12 +50,20 @@ def seed_paragraphs() -> list[str]:
     return paragraphs
 
 
-def clean_records(count: int, paragraphs: Sequence[str], per_article: int, tag: str) -> list[dict[str, Any]]:
-    """``count`` synthetic clean records, each ``per_article`` paragraphs cycled from ``paragraphs``."""
+def clean_records(
+    count: int, paragraphs: Sequence[str], per_article: int, tag: str, *, novel: bool = False
+) -> list[dict[str, Any]]:
+    """``count`` synthetic clean records, each ``per_article`` paragraphs cycled from ``paragraphs``.
+
+    ``novel=True`` appends a sentence with never-seen names and numbers to each article, so a worker that kept
+    every string it ever saw (no ``memory_zone``) would grow without bound.
+    """
     now = rfc3339(utcnow())
     out = []
     for i in range(count):
         body = [paragraphs[(i * per_article + j) % len(paragraphs)] for j in range(per_article)]
+        if novel:
+            body.append(f"Officials named Zorvex{i:x} Kalumbra{i * 7919:x} of Quentaro{i % 977}ville as the new envoy.")
         out.append(
             {
                 "schema_version": 1,
@@ -97,6 +105,11 @@ def cpu_seconds(pid: int) -> float:
 
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def tree_rss(pid: int) -> int:
+    """RSS of a worker and its children (the spaCy child process holds the model)."""
+    return rss_bytes(pid) + sum(rss_bytes(child) for child in child_pids(pid))
 
 
 def rss_bytes(pid: int) -> int:
@@ -187,7 +200,7 @@ def stream_run(
 
             def progress(done: int) -> None:
                 if sample_rss and (done in marks or not rss):
-                    rss.append(rss_bytes(procs[0].pid))
+                    rss.append(tree_rss(procs[0].pid))
 
             watched = {"broker": broker.pid or 0, "worker": procs[0].pid}
             watched.update({f"worker-child-{i}": c for i, c in enumerate(child_pids(procs[0].pid))})
@@ -195,7 +208,7 @@ def stream_run(
             seconds = asyncio.run(_timed_stream_run(run, records, procs, timeout, progress))
             cpu = {name: round(cpu_seconds(pid) - cpu_before[name], 2) for name, pid in watched.items()}
             if sample_rss:
-                rss.append(rss_bytes(procs[0].pid))
+                rss.append(tree_rss(procs[0].pid))
         except BaseException:
             for i, _ in enumerate(procs):
                 log.error("tag worker %d log:\n%s", i, log_tail(workdir / f"tag-{i}.log"))  # noqa: TRY400
@@ -228,9 +241,11 @@ def run_bench(settings: Settings, *, articles: int, rss_articles: int, dev: Path
     words = words_of(records)
     _out(f"# tagging through the stream: {articles} articles, {words:,} words, batch {settings.batch_size}")
     bare = bare_pipe_seconds(settings.model, records, settings.batch_size)
-    one = stream_run(settings, records, workers=1)["seconds"]
+    single = stream_run(settings, records, workers=1)
+    one = single["seconds"]
     _out(f"bare nlp.pipe            {words / bare:10,.0f} words/s")
     _out(f"1 tag worker (stream)    {words / one:10,.0f} words/s   ratio to bare nlp.pipe {bare / one:.2f}")
+    _out(f"   CPU seconds during the stream run ({one:.1f}s wall): {single['cpu']}")
     two = stream_run(settings, clean_records(articles, paragraphs, 6, "bench2"), workers=2)["seconds"]
     _out(f"2 tag workers (stream)   {words / two:10,.0f} words/s   speed-up over 1 worker {one / two:.2f}x")
 
@@ -244,12 +259,12 @@ def run_bench(settings: Settings, *, articles: int, rss_articles: int, dev: Path
          f"{merge['ratio']:.2f}")
 
     if rss_articles:
-        short = clean_records(rss_articles, paragraphs, 1, "rss")
+        short = clean_records(rss_articles, paragraphs, 1, "rss", novel=True)
         _out(f"\n# memory: {rss_articles:,} short articles through one tag worker")
         result = stream_run(settings, short, workers=1, sample_rss=True)
         rss = result["rss"]
         start, end = rss[1] if len(rss) > 1 else rss[0], rss[-1]
-        _out(f"tag worker RSS after warm-up {start / 2**20:.1f} MiB, at the end {end / 2**20:.1f} MiB "
+        _out(f"tag worker (+ spaCy child) RSS after warm-up {start / 2**20:.1f} MiB, at the end {end / 2**20:.1f} MiB "
              f"({(end - start) / start:+.1%}); samples {[round(r / 2**20) for r in rss]} MiB; "
              f"{rss_articles / result['seconds']:.0f} articles/s")
 

@@ -195,7 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_replay)
 
     p = sub.add_parser("bench", help="throughput (stream vs bare spaCy, 1 vs 2 workers), memory, cleaning speed")
-    p.add_argument("--articles", type=int, default=400, help="articles per stream run (6 paragraphs each)")
+    p.add_argument("--articles", type=int, default=1500, help="articles per stream run (6 paragraphs each)")
     p.add_argument("--rss-articles", type=int, default=50_000, help="short articles for the memory run; 0 skips")
     p.add_argument("--dev", default=None, help="shared cleaning dev.jsonl for the cleaning figures")
     p.set_defaults(func=cmd_bench)
