@@ -159,7 +159,7 @@ class Kill:
     stage: str
     at_produced: int
     enriched_before: int
-    orphans: list[int]
+    orphans: list[int]  # child processes of the killed worker (the tag worker's spaCy process)
     rejoin_s: float = 0.0
 
 
@@ -190,9 +190,12 @@ async def crash_run(pipeline: Pipeline, *, articles: int, kills: int, seed: int,
     tally = Tally()
     produced = 0
     done_event = asyncio.Event()
-    # Produce at a steady rate so the stream spans the kills: about 12 s per 100 articles in CI.
+    # Produce at a steady rate, pausing while a killed worker rejoins (a join takes ~half the rebalance timeout
+    # plus the model load), so that records are flowing at every kill point rather than all produced already.
     chunk = 10
-    interval = 0.35 if SOAK else 0.5
+    interval = 0.4
+    flowing = asyncio.Event()
+    flowing.set()
 
     async def produce() -> None:
         nonlocal produced
@@ -207,6 +210,7 @@ async def crash_run(pipeline: Pipeline, *, articles: int, kills: int, seed: int,
                 await asyncio.gather(*futures)
                 produced = min(start + chunk, articles)
                 await asyncio.sleep(interval)
+                await flowing.wait()
         finally:
             await producer.stop()
             done_event.set()
@@ -231,18 +235,25 @@ async def crash_run(pipeline: Pipeline, *, articles: int, kills: int, seed: int,
                 if watches[name].ready():
                     done[-1].rejoin_s = time.monotonic() - since
                     pending_ready = None
+                    flowing.set()
             if pending_ready is None and len(done) < kills and produced >= thresholds[len(done)]:
                 victim = victims[len(done)]
                 await asyncio.sleep(rng.uniform(0.0, 0.6))  # land anywhere inside a batch
                 await drain(0)
-                enriched_before = sum(tally.enriched.values())
+                enriched_before = len(tally.enriched)
                 orphans = kill_hard(pipeline, victim)
                 log.info("killed %s (SIGKILL) after %d produced, %d enriched", victim, produced, enriched_before)
                 done.append(Kill(victim, produced, enriched_before, orphans))
                 watches[victim] = LogWatch(pipeline.logs / f"{victim}.log")
                 pipeline.start(victim)
                 pending_ready = (victim, time.monotonic())
-            if done_event.is_set() and len(done) == kills and expected <= set(tally.enriched):
+                flowing.clear()
+            if (
+                done_event.is_set()
+                and pending_ready is None
+                and len(done) == kills
+                and expected <= set(tally.enriched)
+            ):
                 break
             if time.monotonic() > deadline:
                 break
@@ -275,11 +286,28 @@ def summarise(articles: int, run: str, tally: Tally, kills: list[Kill], seconds:
     return summary, missing
 
 
+def reap_orphans(kills: list[Kill], wait: float) -> list[int]:
+    """Wait up to ``wait`` s for the children of killed workers to exit; SIGKILL and return those that did not."""
+    deadline = time.monotonic() + wait
+    leftovers = []
+    for pid in (pid for kill in kills for pid in kill.orphans):
+        while pid_alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if pid_alive(pid):
+            leftovers.append(pid)
+            os.kill(pid, signal.SIGKILL)
+    return leftovers
+
+
 def test_kill_9_workers_at_random_points_loses_nothing(pipeline: Pipeline, record_property: Any) -> None:
     articles, kills = (5000, 6) if SOAK else (300, 2)
     run = f"crash{SEED}"
     started = time.monotonic()
-    tally, done = asyncio.run(crash_run(pipeline, articles=articles, kills=kills, seed=SEED, run=run))
+    done: list[Kill] = []
+    try:
+        tally, done = asyncio.run(crash_run(pipeline, articles=articles, kills=kills, seed=SEED, run=run))
+    finally:
+        leftovers = reap_orphans(done, wait=15.0)
     summary, missing = summarise(articles, run, tally, done, time.monotonic() - started)
     log.warning("%s", summary)
     record_property("crash_summary", summary)
@@ -296,15 +324,8 @@ def test_kill_9_workers_at_random_points_loses_nothing(pipeline: Pipeline, recor
             f"tag log:\n{log_tail(pipeline.logs / 'tag.log')}"
         )
     assert not tally.dlq, f"synthetic articles must not dead-letter: {tally.dlq[:3]}"
-    # A killed tag worker must not leave its spaCy child process running (it would hold the model's memory).
-    leftovers: list[int] = []
-    deadline = time.monotonic() + 15
+    # Every kill landed while records were in flight (produced but not yet enriched).
     for kill in done:
-        for pid in kill.orphans:
-            while pid_alive(pid) and time.monotonic() < deadline:
-                time.sleep(0.1)
-            if pid_alive(pid):
-                leftovers.append(pid)
-    for pid in leftovers:  # clean up before failing
-        os.kill(pid, signal.SIGKILL)
+        assert kill.at_produced > kill.enriched_before, f"kill {kill} landed with nothing in flight; {summary}"
+    # A killed tag worker must not leave its spaCy child process running (it would hold the model's memory).
     assert not leftovers, f"child processes outlived their killed worker: {leftovers}; {summary}"
