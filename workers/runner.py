@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
@@ -21,12 +23,31 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+def exit_with_parent(parent_pid: int, interval: float = 0.5) -> None:
+    """In a child process: exit as soon as ``parent_pid`` is gone (re-parented), from a daemon thread.
+
+    A ``ProcessPoolExecutor`` child holds both ends of its call queue's pipe, so it never sees EOF when its
+    worker is killed with SIGKILL: without this, every ``kill -9`` of a tag worker leaked a process holding a
+    loaded spaCy model (found by tests/e2e/test_crash.py).
+    """
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(interval)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="wirestream-parent-watch", daemon=True).start()
+
+
 def build_tagger(settings: Settings) -> Tagger:
     """Load the model where the settings say spaCy runs (a child process by default)."""
     from workers.tagging.runtime import ProcessTagger, ThreadTagger
 
     if settings.tag_runtime == "process":
-        return ProcessTagger(settings.model, settings.batch_size)
+        tagger = ProcessTagger(settings.model, settings.batch_size)
+        # One child (max_workers=1), already started by the model load: make it die with this process.
+        tagger._executor.submit(exit_with_parent, os.getpid()).result()
+        return tagger
     from workers.tagging.model import load_model
 
     started = time.perf_counter()

@@ -12,6 +12,7 @@ import pytest
 
 from tests.conftest import SEEDS, SHARED
 from tests.e2e.conftest import Pipeline, decode
+from workers import records
 from workers.sources import read_sources
 
 pytestmark = pytest.mark.e2e
@@ -59,6 +60,10 @@ def test_seeds_and_malformed_records_flow_through_real_workers(pipeline: Pipelin
     )
 
     enriched = [decode(r) for r in got[settings.topic_enriched]]
+    for record in enriched:
+        records.validate("enriched", record)
+    for letter in map(decode, got[settings.topic_dlq]):
+        records.validate("dlq", letter)
     counts = Counter(r["id"] for r in enriched)
     assert set(counts) == expected_ids
     assert all(n == 1 for n in counts.values()), f"duplicates: {counts}"
@@ -90,6 +95,8 @@ def test_seeds_and_malformed_records_flow_through_real_workers(pipeline: Pipelin
         pipeline.collect([settings.topic_entities], lambda g: len(g[settings.topic_entities]) >= total_entities)
     )
     entity_keys = {r.key.decode() for r in more[settings.topic_entities]}
+    for entity in more[settings.topic_entities]:
+        records.validate("entity", decode(entity))
     assert "PERSON:Fumio Kishida" in entity_keys
     assert len(more[settings.topic_entities]) == total_entities
 
