@@ -95,6 +95,11 @@ class EmbeddedBroker:
         return f"{self.host}:{self.port}"
 
     @property
+    def running(self) -> bool:
+        """True while the broker process is alive."""
+        return self._proc is not None and self._proc.poll() is None
+
+    @property
     def pid(self) -> int | None:
         """Process id of the running broker, if started."""
         return self._proc.pid if self._proc else None

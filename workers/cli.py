@@ -36,7 +36,7 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_broker(args: argparse.Namespace, settings: Settings) -> int:
-    """Run the embedded broker in the foreground until Ctrl-C / SIGTERM."""
+    """Run the embedded broker in the foreground until Ctrl-C / SIGTERM; restart Tansu if it dies."""
     from workers.broker import EmbeddedBroker
 
     stop = threading.Event()
@@ -44,7 +44,11 @@ def cmd_broker(args: argparse.Namespace, settings: Settings) -> int:
     with EmbeddedBroker(port=args.port, storage=args.storage) as broker:
         _out(f"embedded broker listening: export WIRESTREAM_BROKER={broker.url}")
         with contextlib.suppress(KeyboardInterrupt):
-            stop.wait()
+            while not stop.wait(1.0):
+                if not broker.running:
+                    lost = "topics kept (s3 storage)" if args.storage == "s3" else "topics lost (memory storage)"
+                    log.warning("the broker process died; restarting it on the same port: %s", lost)
+                    broker.restart()
     return 0
 
 
