@@ -53,3 +53,48 @@ def test_topics_and_offsets_survive_a_broker_restart(durable_pipeline: Pipeline)
     assert set(ids) == {f"a{i}" for i in range(25)}, "old records kept, new ones cleaned by the same worker"
     assert len(ids) == 25, f"committed offsets survived too: nothing re-cleaned ({len(ids)} records)"
     assert pipe.stop_all() == {"clean": 0}
+
+
+def test_broker_command_restarts_a_killed_tansu_and_keeps_topics(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from workers.bench import child_pids
+    from workers.broker import free_port, wait_for_port
+    from workers.kafka import consume_records, make_producer
+
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "workers.cli", "broker", "--port", str(port), "--storage", "s3"],
+        stdout=subprocess.PIPE, stderr=open(tmp_path / "cli.log", "wb"), env=dict(os.environ),  # noqa: SIM115
+    )
+    try:
+        assert proc.stdout is not None
+        assert b"WIRESTREAM_BROKER" in proc.stdout.readline()
+        settings = load_settings(broker=f"kafka://127.0.0.1:{port}")
+        asyncio.run(ensure_topics(settings))
+
+        async def send() -> None:
+            producer = make_producer(settings)
+            await producer.start()
+            await producer.send_and_wait(settings.topic_raw, b"kept across a crash", key=b"k")
+            await producer.stop()
+
+        async def read() -> list[bytes | None]:
+            return [r.value async for r in consume_records(settings, settings.topic_raw, idle_timeout=3.0)]
+
+        asyncio.run(send())
+        (tansu,) = [pid for pid in child_pids(proc.pid) if "tansu" in Path(f"/proc/{pid}/cmdline").read_text()]
+        os.kill(tansu, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while tansu in child_pids(proc.pid) or not wait_for_port("127.0.0.1", port, 0.5):
+            assert time.monotonic() < deadline, "the broker command did not restart Tansu"
+            assert proc.poll() is None, (tmp_path / "cli.log").read_text()
+        assert asyncio.run(read()) == [b"kept across a crash"]
+        assert "restarting it on the same port" in (tmp_path / "cli.log").read_text()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
