@@ -122,6 +122,18 @@ _CANDIDATE_RE = re.compile(
 
 
 _CANDIDATE_LOWER_RE = re.compile(_CANDIDATE_RE.pattern)
+# The same test split in two (a line is a candidate when either matches): the forms without a four-digit
+# year, and those with one, which are only tried on lines that have four digits in a row. The
+# foreign-month alternatives are the slow part of the regex and all need a year.
+_CANDIDATE_SHORT_LOWER_RE = re.compile(
+    rf"\b{_MONTH_ALT}\b\.?\s*\d|\d\s*{_MONTH_ALT}\b|\bago\b"
+    r"|\b(?:hace|il\s+y\s+a|vor|há)\s+\d|\d\s+\w+\s+(?:fa|geleden|sedan|siden|temu)\b"
+)
+_CANDIDATE_YEAR_LOWER_RE = re.compile(
+    r"\d{4}-\d{2}-\d{2}|\d{1,2}[/.]\d{1,2}[/.]\d{4}|\d{4}/\d{1,2}/\d{1,2}"
+    rf"|\d\.?\s+(?:de\s+|di\s+)?{_FOREIGN_ALT}\b\.?,?\s+(?:de\s+|del\s+)?\d{{4}}|\b{_FOREIGN_ALT}\.?\s+\d{{1,2}},?\s+\d{{4}}"
+)
+_YEAR_DIGITS_RE = re.compile(r"\d{4}")
 _DIGIT_RE = re.compile(r"\d")
 
 
@@ -133,7 +145,9 @@ def looks_like_date_line(line: str) -> bool:
     # Every candidate form has a digit, except the English relative "an hour ago".
     if _DIGIT_RE.search(line) is None and "ago" not in lowered:
         return False
-    return _CANDIDATE_LOWER_RE.search(lowered) is not None
+    if _CANDIDATE_SHORT_LOWER_RE.search(lowered) is not None:
+        return True
+    return _YEAR_DIGITS_RE.search(lowered) is not None and _CANDIDATE_YEAR_LOWER_RE.search(lowered) is not None
 
 
 def parse_iso_datetime(value: str) -> datetime | None:

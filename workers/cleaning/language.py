@@ -11,13 +11,14 @@ model falls back to py3langid's own ``classify``.
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import unicodedata
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
+from workers.cleaning.pagetext import DIGIT_CHAR, WORD_CHAR, char_table, code_points
 
 __all__ = ["detect_language"]
 
@@ -26,7 +27,6 @@ logger = logging.getLogger(__name__)
 _SAMPLE_CHARS = 700
 _MIN_LETTERS = 20
 _MAX_DEPTH = 16
-_LETTER_RE = re.compile(r"[^\W\d_]")
 _lock = threading.Lock()
 _identifier: Any = None
 _walker: _VectorWalker | None = None
@@ -107,10 +107,16 @@ def _classify(identifier: Any, sample: str) -> str:
     return str(identifier.nb_classes[int(scores.argmax())])
 
 
+def _letter_count(text: str) -> int:
+    """How many characters of ``text`` match ``[^\\W\\d_]`` (counted with the shared character table)."""
+    classes = char_table().take(code_points(text))
+    return int(np.count_nonzero((classes & (WORD_CHAR | DIGIT_CHAR)) == WORD_CHAR)) - text.count("_")
+
+
 def detect_language(text: str) -> str | None:
     """ISO 639-1 code of ``text`` ("en", "de", ...), or None when there is too little text to tell."""
     sample = text[:_SAMPLE_CHARS]
-    if len(_LETTER_RE.findall(sample, 0, 400)) < _MIN_LETTERS:
+    if _letter_count(sample[:400]) < _MIN_LETTERS:
         return None
     try:
         code = _classify(_load_identifier(), sample)

@@ -9,8 +9,10 @@ layer-1 probabilities of its neighbours, which smooths the decision into contigu
 regions while still cutting "Related articles" lists and captions out of the middle of a story.
 
 The weights live in ``line_weights.py``; ``training.py`` fits them (page-grouped cross-validation).
-Everything here is plain arithmetic over compiled regexes and a small numpy matrix, so a page
-of a few hundred lines costs well under a millisecond.
+The features are computed column by column over the whole page (counts and vocabulary flags come
+from ``pagetext.page_text``); the regexes that remain run only on the few lines that can match
+them. ``tests/unit/cleaning/test_line_features_reference.py`` pins every value to the per-line
+definition.
 """
 
 from __future__ import annotations
@@ -19,33 +21,32 @@ import math
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
-from workers.cleaning.boilerplate import (
-    BOILERPLATE_PHRASE_LOWER_RE,
-    BOILERPLATE_SHORT_RE,
-    PHRASE_TRIGGER_WORDS,
-    PROMO_TRIGGER_WORDS,
-    SELF_PROMO_LOWER_RE,
-)
+from workers.cleaning.boilerplate import BOILERPLATE_SHORT_RE
 from workers.cleaning.dates import looks_like_date_line
+from workers.cleaning.pagetext import (
+    AGO,
+    CAPTION,
+    COMMENT,
+    QUOTE_CHAR,
+    SENTENCE_END_CHAR,
+    TERMINAL_CHAR,
+    UPPER_CHAR,
+    YOU,
+    PageText,
+    char_table,
+    page_text,
+)
 
-__all__ = ["FEATURE_NAMES", "LineSignals", "context_features", "line_features", "line_signals", "score_lines"]
+__all__ = ["FEATURE_NAMES", "context_features", "line_features", "score_lines"]
 
 FloatArray = npt.NDArray[np.float64]
 
-_WORD_RE = re.compile(r"\w+")
-_TERMINAL = frozenset(".!?\"”’'):;…»」。！？")
-_SENTENCE_END = frozenset(".!?。！？")
-_QUOTES_OPEN = frozenset("\"“‘'«„「-–—•")
-_YOU_RE = re.compile(r"\b(?:you|your)\b", re.IGNORECASE)
-_WE_RE = re.compile(r"\b(?:we|our|us)\b", re.IGNORECASE)
 _SEPARATOR_RE = re.compile(r"\s[|•·»›/]\s|\s[|•·»›]|^[|•·»›]|\|")
 _URL_RE = re.compile(r"https?://|www\.|\.com\b|\.co\.uk\b|@\w", re.IGNORECASE)
-_DIGIT_RE = re.compile(r"\d")
 _CAPTION_RE = re.compile(
     r"\((?:image|photo|picture|pic|credit|video|source|file)\b|\b(?:image|photo|picture)s?:|"
     r"\b(?:getty|afp|reuters|ap photo|shutterstock|istock|epa)\b|/\s*(?:getty|afp|reuters|ap)\b",
@@ -68,24 +69,6 @@ _END_MARKER_RE = re.compile(
     re.IGNORECASE,
 )
 _CAPTION_LOWER_RE = re.compile(_CAPTION_RE.pattern)
-_WE_WORDS = frozenset({"we", "our", "us"})
-_CAPTION_TRIGGERS = frozenset(
-    "image images photo photos picture pictures pic credit video source file getty afp reuters ap shutterstock "
-    "istock epa".split()
-)
-_STOPWORDS = frozenset(
-    # English plus the commonest function words of a few other languages seen in news scrapes.
-    """the a an of to in and or for on with at by from is are was were be been has have had it its this that
-    these those as but not he she they his her their who which said says will would can could also than
-    more about after into over new one two i you we our there when what up out if no so all just
-    de la le les et des du en un une est pour que qui dans sur pas au
-    der die das und ist von zu den mit sich des auf nicht ein eine für im dem
-    el los las y del por con una para es se lo como
-    o os as do da em um uma com não
-    il di che e per non sono
-    и в не на что с по это как а но он она
-    """.split()
-)
 
 FEATURE_NAMES: tuple[str, ...] = (
     "bias", "log_words", "log_chars", "terminal", "sentence_end", "long15", "short3", "starts_upper",
@@ -97,41 +80,46 @@ FEATURE_NAMES: tuple[str, ...] = (
     "date_any", "run_short", "run_flanked", "title_repeat", "after_end_marker", "promo_near",
 )
 _N_BASE = len(FEATURE_NAMES)
+_COLUMN = {name: k for k, name in enumerate(FEATURE_NAMES)}
+_SEPARATOR_CHARS = "|•·»›/"
+_URL_NEEDLES = ("://", "www.", ".co", "@")
+_log1p_tables: list[FloatArray] = [np.array([math.log1p(k) for k in range(1024)], dtype=np.float64)]
 
 
-def _is_prose(line: str, words: int) -> bool:
-    return words >= 15 or (words >= 5 and line[-1] in _TERMINAL)
+def _log1p(values: npt.NDArray[np.int64]) -> FloatArray:
+    """``math.log1p`` of non-negative integers, from a table (bit-identical to the per-line code)."""
+    table = _log1p_tables[0]
+    top = int(values.max()) if values.shape[0] else 0
+    if top >= table.shape[0]:
+        table = np.array([math.log1p(k) for k in range(max(top + 1, 2 * table.shape[0]))], dtype=np.float64)
+        _log1p_tables[0] = table
+    return np.asarray(table[values], dtype=np.float64)
 
 
-@dataclass(frozen=True, slots=True)
-class LineSignals:
-    """Per-line tokens and boilerplate signals, computed once per page and shared by the feature
-    builder and the appeal-block rule (the phrase regex is the costliest per-line operation)."""
+class _DateLines:
+    """``looks_like_date_line`` per line index, computed once per page. With the page's ``PageText``
+    only lines that can pass its first checks (160 characters at most, a digit or "ago") are tried."""
 
-    words: list[list[str]]
-    lower_lines: list[str]
-    lower_tokens: list[list[str]]
-    lower_words: list[frozenset[str]]
-    phrase: list[bool]
-    promo: list[int]
+    __slots__ = ("allowed", "candidates", "lines", "seen")
 
+    def __init__(self, lines: Sequence[str], text: PageText | None = None) -> None:
+        self.lines = lines
+        self.seen: dict[int, bool] = {}
+        self.candidates: list[int] | None = None
+        self.allowed: set[int] | None = None
+        if text is not None:
+            possible = text.digits > 0
+            possible[text.lines_with("ago", lower=True)] = True
+            self.candidates = np.flatnonzero(possible & (text.lengths <= 160) & text.date_hint).tolist()
+            self.allowed = set(self.candidates)
 
-def line_signals(lines: Sequence[str]) -> LineSignals:
-    """Tokens, lowercase token sets, boilerplate-phrase flags and self-promotion counts per line."""
-    words_list = [_WORD_RE.findall(line) for line in lines]
-    lower_lines = [line.lower() for line in lines]
-    lower_tokens = [_WORD_RE.findall(line) for line in lower_lines]
-    lower_sets = [frozenset(tokens) for tokens in lower_tokens]
-    phrase = [
-        ("©" in line or not lw.isdisjoint(PHRASE_TRIGGER_WORDS))
-        and BOILERPLATE_PHRASE_LOWER_RE.search(line) is not None
-        for line, lw in zip(lower_lines, lower_sets, strict=True)
-    ]
-    promo = [
-        len(SELF_PROMO_LOWER_RE.findall(line)) if not lw.isdisjoint(PROMO_TRIGGER_WORDS) else 0
-        for line, lw in zip(lower_lines, lower_sets, strict=True)
-    ]
-    return LineSignals(words_list, lower_lines, lower_tokens, lower_sets, phrase, promo)
+    def __call__(self, i: int) -> bool:
+        found = self.seen.get(i)
+        if found is None:
+            if self.allowed is not None and i not in self.allowed:
+                return False
+            found = self.seen[i] = looks_like_date_line(self.lines[i])
+        return found
 
 
 def line_features(
@@ -143,147 +131,166 @@ def line_features(
     title_index: int | None = None,
     cjk: bool,
     is_known_boilerplate: Callable[[str], bool] | None = None,
-    signals: LineSignals | None = None,
+    signals: PageText | None = None,
+    date_lines: Callable[[int], bool] | None = None,
 ) -> FloatArray:
-    """Per-line feature matrix (lines x FEATURE_NAMES) for one page."""
+    """Per-line feature matrix (lines x FEATURE_NAMES) for one page, computed column by column over
+    the whole page (see ``pagetext``); tests pin it to the per-line definition."""
     n = len(lines)
     if n == 0:
         return np.zeros((0, _N_BASE))
-    if signals is None:
-        signals = line_signals(lines)
-    words_list = signals.words
-    eff_words = [
-        max(len(w), len(line) // 3) if cjk else len(w) for w, line in zip(words_list, lines, strict=True)
-    ]
-    prose = [_is_prose(line, ew) for line, ew in zip(lines, eff_words, strict=True)]
-    longest = max((ew for p, ew in zip(prose, eff_words, strict=True) if p), default=0)
+    text = signals if signals is not None else page_text(lines)
+    if date_lines is None:
+        date_lines = _DateLines(lines, text)
+    col = _COLUMN
+    wc = text.words
+    chars = text.lengths
+    ew = np.maximum(wc, chars // 3) if cjk else wc
+    table = char_table()
+    last, first = text.last_cp, text.first_cp
+    last_class, first_class = table[last], table[first]
+    terminal = (last_class & TERMINAL_CHAR) != 0
+    prose = (ew >= 15) | ((ew >= 5) & terminal)
+    longest = int(ew[prose].max()) if prose.any() else 0
     long_enough = min(20, max(10, longest // 2))
-    long_prose = [p and ew >= long_enough for p, ew in zip(prose, eff_words, strict=True)]
-    first_main = next((i for i in range(header_end + 1, n) if long_prose[i]), None)
-    if first_main is None:
-        first_main = next((i for i in range(n) if long_prose[i]), n)
-    last_main = next((i for i in range(n - 1, -1, -1) if long_prose[i]), -1)
-    counts = Counter(lines)
-    prose_prefix = [0]
-    for p in prose:
-        prose_prefix.append(prose_prefix[-1] + p)
+    long_idx = np.flatnonzero(prose & (ew >= long_enough))
+    after = long_idx[long_idx > header_end]
+    first_main = int(after[0]) if after.shape[0] else (int(long_idx[0]) if long_idx.shape[0] else n)
+    last_main = int(long_idx[-1]) if long_idx.shape[0] else -1
+    index = np.arange(n)
+    prose_prefix = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(prose, out=prose_prefix[1:])
 
+    m = np.empty((n, _N_BASE), dtype=np.float64)
+    m[:, col["bias"]] = 1.0
+    log_ew = _log1p(ew)
+    m[:, col["log_words"]] = log_ew
+    m[:, col["log_chars"]] = _log1p(chars)
+    m[:, col["terminal"]] = terminal
+    m[:, col["sentence_end"]] = (last_class & SENTENCE_END_CHAR) != 0
+    m[:, col["long15"]] = ew >= 15
+    m[:, col["short3"]] = ew <= 3
+    m[:, col["starts_upper"]] = (first_class & UPPER_CHAR) != 0
+    m[:, col["starts_quote"]] = (first_class & QUOTE_CHAR) != 0
+    has_words = wc > 0
+    safe_wc = np.where(has_words, wc, 1)
+    caps_ratio = np.where(has_words, text.capitalised / safe_wc, 0.0)
+    m[:, col["titlecase_ratio"]] = caps_ratio
+    m[:, col["digit_ratio"]] = text.digits / chars
+    m[:, col["phrase"]] = text.phrase
+    short_nav = np.zeros(n)
+    maybe_nav = wc <= 4
+    if not text.special_case_folding:
+        # The pattern is a few navigation words between non-word characters: every token is one of them.
+        maybe_nav &= (text.lower_words > 0) & (text.nav_words == text.lower_words)
+    for i in np.flatnonzero(maybe_nav).tolist():
+        short_nav[i] = BOILERPLATE_SHORT_RE.match(lines[i]) is not None
+    m[:, col["short_nav"]] = short_nav
+    promo_counts = np.asarray(text.promo, dtype=np.int64)
+    promo = np.minimum(np.where(wc >= 4, promo_counts, 0), 3) / 3.0
+    m[:, col["promo"]] = promo
+    m[:, col["you"]] = text.has(YOU)
+    m[:, col["we"]] = text.we_words >= 2
+    flags = np.zeros(n)
+    for i in sorted({i for c in _SEPARATOR_CHARS for i in text.lines_with(c)}):
+        flags[i] = _SEPARATOR_RE.search(lines[i]) is not None
+    m[:, col["separator"]] = flags
+    flags = np.zeros(n)
+    for i in sorted({i for c in _URL_NEEDLES for i in text.lines_with(c, lower=True)}):
+        flags[i] = _URL_RE.search(lines[i]) is not None
+    m[:, col["url"]] = flags
+    flags = np.zeros(n)
+    lower_lines = text.lower_lines
+    for i in np.flatnonzero(text.has(CAPTION)).tolist():
+        flags[i] = _CAPTION_LOWER_RE.search(lower_lines[i]) is not None
+    m[:, col["caption"]] = flags
+    m[:, col["comma_ratio"]] = text.commas / (wc + 1)
+    m[:, col["stop_ratio"]] = np.where(has_words, text.stopwords / safe_wc, 0.0)
+    m[:, col["all_upper"]] = np.fromiter(map(str.isupper, lines), dtype=bool, count=n) & (chars > 3)
+    m[:, col["ends_colon"]] = last == 58
+    m[:, col["position"]] = index / n
+    m[:, col["in_header"]] = index <= header_end
+    m[:, col["after_header"]] = (index > header_end) & (header_end >= 0)
+    m[:, col["first_after_header"]] = index == header_end + 1
+    m[:, col["date_like"]] = (np.abs(index - date_index) <= 1) if date_index is not None else 0.0
+    m[:, col["byline_like"]] = (index == byline_index) if byline_index is not None else 0.0
+    if len(set(lines)) == n:
+        m[:, col["repeated"]] = 0.0
+    else:
+        counts = Counter(lines)
+        m[:, col["repeated"]] = [counts[line] > 1 for line in lines]
+    m[:, col["before_main"]] = index < first_main
+    m[:, col["after_main"]] = index > last_main
+    m[:, col["in_main"]] = (index >= first_main) & (index <= last_main)
+    for radius, name in ((3, "dens3"), (8, "dens8")):
+        lo = np.maximum(index - radius, 0)
+        hi = np.minimum(index + radius + 1, n)
+        m[:, col[name]] = (prose_prefix[hi] - prose_prefix[lo]) / (hi - lo)
+    prev_prose = np.zeros(n)
+    prev_prose[1:] = prose[:-1]
+    m[:, col["prev_prose"]] = prev_prose
+    next_prose = np.zeros(n)
+    next_prose[:-1] = prose[1:]
+    m[:, col["next_prose"]] = next_prose
+    prev_words = np.zeros(n)
+    prev_words[1:] = log_ew[:-1]
+    m[:, col["prev_words"]] = prev_words
+    next_words = np.zeros(n)
+    next_words[:-1] = log_ew[1:]
+    m[:, col["next_words"]] = next_words
+    m[:, col["headlineish"]] = has_words & (wc >= 3) & (wc <= 14) & ~terminal & (caps_ratio >= 0.6)
+    if is_known_boilerplate is not None:
+        m[:, col["known_bp"]] = [bool(is_known_boilerplate(line)) for line in lines]
+    else:
+        m[:, col["known_bp"]] = 0.0
     # Distance (in lines) to the nearest prose line on either side.
-    gap = [n] * n
-    last_seen = -n
-    for i in range(n):
-        if prose[i]:
-            last_seen = i
-        gap[i] = i - last_seen
-    last_seen = 2 * n
-    for i in range(n - 1, -1, -1):
-        if prose[i]:
-            last_seen = i
-        gap[i] = min(gap[i], last_seen - i)
-
+    seen_before = np.maximum.accumulate(np.where(prose, index, -n))
+    seen_after = np.minimum.accumulate(np.where(prose, index, 2 * n)[::-1])[::-1]
+    gap = np.minimum(index - seen_before, seen_after - index)
+    m[:, col["gap_to_prose"]] = np.minimum(gap, 10) / 10.0
     # Runs of consecutive non-prose lines (navigation, link lists, tables, short list items).
-    run_len = [0] * n
-    run_flanked = [False] * n
-    i = 0
-    while i < n:
-        if prose[i]:
-            i += 1
-            continue
-        j = i
-        while j < n and not prose[j]:
-            j += 1
-        flanked = i > 0 and j < n
-        for k in range(i, j):
-            run_len[k] = j - i
-            run_flanked[k] = flanked
-        i = j
-    comment_head = [len(line) <= 90 and _COMMENT_HEAD_LOWER_RE.search(line) is not None
-                    for line in signals.lower_lines]
-    first_comment = next((i for i in range(first_main, n) if comment_head[i]), n) if first_main < n else n
-    end_marker = next(
-        (i for i in range(first_main + 1, n) if eff_words[i] <= 6 and _END_MARKER_RE.match(lines[i])), n
-    ) if first_main < n else n
+    other = ~prose
+    change = np.ones(n, dtype=bool)
+    change[1:] = other[1:] != other[:-1]
+    run_start = np.flatnonzero(change)
+    run_end = np.append(run_start[1:], n)
+    run_id = np.cumsum(change) - 1
+    run_len = np.where(other, (run_end - run_start)[run_id], 0)
+    run_flanked = other & ((run_start > 0) & (run_end < n))[run_id]
+    comment_head = np.zeros(n, dtype=bool)
+    for i in np.flatnonzero(text.has(COMMENT) & (chars <= 90)).tolist():
+        comment_head[i] = _COMMENT_HEAD_LOWER_RE.search(lower_lines[i]) is not None
+    m[:, col["comment_head"]] = comment_head
+    first_comment = n
+    if first_main < n:
+        heads = np.flatnonzero(comment_head[first_main:])
+        first_comment = first_main + int(heads[0]) if heads.shape[0] else n
+    m[:, col["after_comments"]] = index > first_comment
+    date_any = np.zeros(n)
+    maybe_date = (ew <= 14) & ((text.digits > 0) | text.has(AGO))
+    for i in np.flatnonzero(maybe_date).tolist():
+        date_any[i] = date_lines(i)
+    m[:, col["date_any"]] = date_any
+    m[:, col["run_short"]] = _log1p(run_len)
+    m[:, col["run_flanked"]] = run_flanked & (run_len <= 12)
+    repeat = np.zeros(n)
     title_line = lines[title_index] if title_index is not None and 0 <= title_index < n else None
-
-    promo = [0.0] * n
-    rows: list[list[float]] = []
-    log1p = math.log1p
-    log_ew = [log1p(ew) for ew in eff_words]
-    for i, line in enumerate(lines):
-        words = words_list[i]
-        wc = len(words)
-        ew = eff_words[i]
-        chars = len(line)
-        last = line[-1]
-        first = line[0]
-        caps = sum(1 for w in words if w[0].isupper()) if wc else 0
-        lower_words = signals.lower_words[i]
-        stops = sum(map(_STOPWORDS.__contains__, signals.lower_tokens[i]))
-        phrase = signals.phrase[i]
-        promo_count = signals.promo[i] if wc >= 4 else 0
-        has_digit = _DIGIT_RE.search(line) is not None
-        promo[i] = min(promo_count, 3) / 3.0
-        lo3, hi3 = max(0, i - 3), min(n, i + 4)
-        lo8, hi8 = max(0, i - 8), min(n, i + 9)
-        rows.append([
-            1.0,
-            log_ew[i],
-            log1p(chars),
-            float(last in _TERMINAL),
-            float(last in _SENTENCE_END),
-            float(ew >= 15),
-            float(ew <= 3),
-            float(first.isupper()),
-            float(first in _QUOTES_OPEN),
-            caps / wc if wc else 0.0,
-            len(_DIGIT_RE.findall(line)) / chars if has_digit else 0.0,
-            float(phrase),
-            float(wc <= 4 and BOILERPLATE_SHORT_RE.match(line) is not None),
-            promo[i],
-            float("you" in lower_words or "your" in lower_words),
-            float(sum(map(_WE_WORDS.__contains__, signals.lower_tokens[i])) >= 2),
-            float(_SEPARATOR_RE.search(line) is not None),
-            float(_URL_RE.search(line) is not None),
-            float(_CAPTION_LOWER_RE.search(signals.lower_lines[i]) is not None)
-            if not lower_words.isdisjoint(_CAPTION_TRIGGERS) else 0.0,
-            line.count(",") / (wc + 1),
-            stops / wc if wc else 0.0,
-            float(line.isupper() and chars > 3),
-            float(last == ":"),
-            i / n,
-            float(i <= header_end),
-            float(i > header_end >= 0),
-            float(i == header_end + 1),
-            float(date_index is not None and abs(i - date_index) <= 1),
-            float(byline_index is not None and i == byline_index),
-            float(counts[line] > 1),
-            float(i < first_main),
-            float(i > last_main),
-            float(first_main <= i <= last_main),
-            (prose_prefix[hi3] - prose_prefix[lo3]) / (hi3 - lo3),
-            (prose_prefix[hi8] - prose_prefix[lo8]) / (hi8 - lo8),
-            float(i > 0 and prose[i - 1]),
-            float(i + 1 < n and prose[i + 1]),
-            log_ew[i - 1] if i > 0 else 0.0,
-            log_ew[i + 1] if i + 1 < n else 0.0,
-            float(3 <= wc <= 14 and last not in _TERMINAL and caps / wc >= 0.6) if wc else 0.0,
-            float(is_known_boilerplate is not None and is_known_boilerplate(line)),
-            min(gap[i], 10) / 10.0,
-            float(comment_head[i]),
-            float(i > first_comment),
-            float(ew <= 14 and (has_digit or "ago" in lower_words) and looks_like_date_line(line)),
-            log1p(run_len[i]),
-            float(run_flanked[i] and run_len[i] <= 12),
-            float(title_line is not None and i != title_index and len(title_line) >= 20 and title_line in line),
-            float(i > end_marker),
-            0.0,
-        ])
-    matrix = np.asarray(rows, dtype=np.float64)
-    if n:
-        # Self-promotion in the neighbourhood (donation appeals come in blocks).
-        padded = np.pad(np.asarray(promo), 2)
-        matrix[:, -1] = np.maximum.reduce([padded[k:k + n] for k in range(5)])
-    return matrix
+    if title_line is not None and len(title_line) >= 20:
+        for i in text.lines_with(title_line):
+            repeat[i] = i != title_index and title_line in lines[i]
+    m[:, col["title_repeat"]] = repeat
+    end_marker = n
+    if first_main < n:
+        for i in np.flatnonzero(ew[first_main + 1:] <= 6).tolist():
+            if _END_MARKER_RE.match(lines[first_main + 1 + i]):
+                end_marker = first_main + 1 + i
+                break
+    m[:, col["after_end_marker"]] = index > end_marker
+    # Self-promotion in the neighbourhood (donation appeals come in blocks).
+    padded = np.zeros(n + 4)
+    padded[2:2 + n] = promo
+    m[:, col["promo_near"]] = np.maximum.reduce([padded[k:k + n] for k in range(5)])
+    return m
 
 
 def _group_mean(probabilities: FloatArray, groups: npt.NDArray[np.int64]) -> FloatArray:
@@ -296,22 +303,24 @@ def context_features(probabilities: FloatArray, groups: Sequence[npt.NDArray[np.
     """Layer-2 context: neighbours' layer-1 probabilities and window means (lines x 8), plus the
     mean probability of the lines sharing each grouping (HTML: same container / same grandparent)."""
     n = probabilities.shape[0]
-    padded = np.pad(probabilities, 5, constant_values=0.0)
-    cumulative = np.concatenate(([0.0], np.cumsum(padded)))
-
-    def window_mean(radius: int) -> FloatArray:
-        centre = np.arange(n) + 5
-        total = cumulative[centre + radius + 1] - cumulative[centre - radius]
-        return np.asarray(total / (2 * radius + 1), dtype=np.float64)
-
-    columns = [
-        padded[4:4 + n], padded[6:6 + n], padded[3:3 + n], padded[7:7 + n],
-        window_mean(2), window_mean(5),
-        np.maximum(padded[4:4 + n], padded[6:6 + n]),
-        np.minimum(padded[4:4 + n], padded[6:6 + n]),
-    ]
-    columns += [_group_mean(probabilities, g) for g in groups]
-    return np.column_stack(columns)
+    padded = np.zeros(n + 10)
+    padded[5:5 + n] = probabilities
+    cumulative = np.zeros(n + 11)
+    np.cumsum(padded, out=cumulative[1:])
+    out = np.empty((n, 8 + len(groups)))
+    before, after = padded[4:4 + n], padded[6:6 + n]
+    out[:, 0] = before
+    out[:, 1] = after
+    out[:, 2] = padded[3:3 + n]
+    out[:, 3] = padded[7:7 + n]
+    for column, radius in ((4, 2), (5, 5)):
+        total = cumulative[5 + radius + 1:5 + radius + 1 + n] - cumulative[5 - radius:5 - radius + n]
+        out[:, column] = total / (2 * radius + 1)
+    np.maximum(before, after, out=out[:, 6])
+    np.minimum(before, after, out=out[:, 7])
+    for k, g in enumerate(groups):
+        out[:, 8 + k] = _group_mean(probabilities, g)
+    return out
 
 
 def _sigmoid(x: FloatArray) -> FloatArray:

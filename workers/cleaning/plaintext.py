@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -14,18 +14,17 @@ from workers.cleaning.boilerplate import (
     LINK_LABEL_RE,
 )
 from workers.cleaning.byline import parse_byline
-from workers.cleaning.dates import looks_like_date_line, parse_date_text
+from workers.cleaning.dates import parse_date_text
 from workers.cleaning.line_weights import BODY_THRESHOLD, LAYER1_WEIGHTS, LAYER2_WEIGHTS
-from workers.cleaning.linemodel import FloatArray, LineSignals, line_features, line_signals, score_lines
+from workers.cleaning.linemodel import FloatArray, _DateLines, line_features, score_lines
+from workers.cleaning.pagetext import WE, PageText, page_text
 
 __all__ = ["PageLines", "TextArticle", "analyse_page", "body_indices", "extract_text_article", "split_lines"]
 
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\ufeff\ufffd]")
 _LINE_SPLIT_RE = re.compile(r"\r\n|\r|\n|\u2028|\u2029")
-_WORD_RE = re.compile(r"\w+")
 _WE_RE = re.compile(r"\b(?:we|our|us)\b", re.IGNORECASE)
 _WE_LOWER_RE = re.compile(_WE_RE.pattern)
-_WE_WORDS = frozenset({"we", "our", "us"})
 _QUOTED_RE = re.compile(r"[“\"][^”\"]*[”\"]")
 _TERMINAL = frozenset(".!?\"”’'):;…»」。！？")
 
@@ -52,7 +51,12 @@ class TextArticle:
 def split_lines(text: str) -> list[str]:
     """Non-empty, stripped lines of ``text`` with control characters removed."""
     text = _CONTROL_RE.sub("", text)
-    lines: list[str] = []
+    if "\x85" not in text:
+        # After the control characters are gone, str.splitlines breaks at exactly \r\n, \r, \n, \u2028
+        # and \u2029 (plus NEL, excluded here), like _LINE_SPLIT_RE, and runs in C.
+        lines = [line for line in map(str.strip, text.splitlines()) if line]
+        return lines[:MAX_LINES + 1]
+    lines = []
     for line in _LINE_SPLIT_RE.split(text):
         stripped = line.strip()
         if stripped:
@@ -72,7 +76,7 @@ def _is_headline(line: str, words: int) -> bool:
     return 3 <= words <= 40 and 15 <= len(line) <= 300 and not line.endswith((".", ":", ",", ";"))
 
 
-def _is_deck_below(lines: list[str], word_counts: list[int], title: int, deck: int) -> bool:
+def _is_deck_below(lines: list[str], word_counts: Sequence[int], title: int, deck: int) -> bool:
     """Two headline-shaped lines above the byline: the second is the deck (standfirst) when it is the
     longer one and neither looks like a navigation trail."""
     return (
@@ -96,12 +100,21 @@ class _Header:
         return max(found) if found else -1
 
 
-def _find_header(lines: list[str], word_counts: list[int], fetched_at: datetime | None) -> _Header:
+def _find_header(lines: list[str], word_counts: Sequence[int], fetched_at: datetime | None,
+                 date_lines: _DateLines | None = None, byline_starts: Container[int] | None = None) -> _Header:
+    """Headline, standfirst, byline and dateline near the top of the page. ``byline_starts``, when
+    given, holds every line that can be a "By ..." byline (others are not parsed)."""
     header = _Header()
     limit = max(_HEADER_SCAN_MIN, int(len(lines) * _HEADER_SCAN_FRACTION))
-    for i, line in enumerate(lines[:limit]):
-        if word_counts[i] > 25 or not looks_like_date_line(line):
+    if date_lines is None:
+        date_lines = _DateLines(lines)
+    scan = range(min(limit, len(lines))) if date_lines.candidates is None else date_lines.candidates
+    for i in scan:
+        if i >= limit:
+            break
+        if word_counts[i] > 25 or not date_lines(i):
             continue
+        line = lines[i]
         moment = parse_date_text(line, fetched_at=fetched_at)
         if moment is not None:
             header.date, header.published_at = i, moment
@@ -113,7 +126,7 @@ def _find_header(lines: list[str], word_counts: list[int], fetched_at: datetime 
     else:
         window = range(min(limit, len(lines)))
     for i in window:
-        names = parse_byline(lines[i])
+        names = parse_byline(lines[i]) if byline_starts is None or i in byline_starts else None
         if names is None and anchor is not None and abs(i - anchor) <= 1 and i != anchor:
             names = parse_byline(lines[i], bare=True)
         if names:
@@ -158,7 +171,7 @@ class PageLines:
     header_end: int
     features: FloatArray
     groups: tuple[npt.NDArray[np.int64], ...] = ()
-    signals: LineSignals | None = None
+    signals: PageText | None = None
 
 
 def analyse_page(
@@ -169,9 +182,10 @@ def analyse_page(
 ) -> PageLines:
     """Split ``text`` into lines, find the headline block and compute the line features."""
     lines = split_lines(text)[:MAX_LINES]
-    signals = line_signals(lines)
-    word_counts = [len(words) for words in signals.words]
-    header = _find_header(lines, word_counts, fetched_at) if lines else _Header()
+    signals = page_text(lines)
+    date_lines = _DateLines(lines, signals)
+    header = _find_header(lines, signals.words.tolist(), fetched_at, date_lines,
+                          signals.byline_starts) if lines else _Header()
     header_end = header.last_index()
     features = line_features(
         lines,
@@ -182,11 +196,12 @@ def analyse_page(
         cjk=_is_cjk_text(lines),
         is_known_boilerplate=is_known_boilerplate,
         signals=signals,
+        date_lines=date_lines,
     )
     return PageLines(lines=lines, header=header, header_end=header_end, features=features, signals=signals)
 
 
-def appeal_block_indices(lines: Sequence[str], signals: LineSignals | None = None) -> set[int]:
+def appeal_block_indices(lines: Sequence[str], signals: PageText | None = None) -> set[int]:
     """Lines of reader appeals (donation, membership, registration pitches), whatever the model says.
 
     A line is an appeal when it is heavy with self-promotion words, or names an appeal phrase and
@@ -195,20 +210,25 @@ def appeal_block_indices(lines: Sequence[str], signals: LineSignals | None = Non
     """
     n = len(lines)
     if signals is None:
-        signals = line_signals(lines)
+        signals = page_text(lines)
     promo = signals.promo
-    first_person = [0] * n
-    strong: set[int] = set()
-    for i, line in enumerate(lines):
-        if not signals.lower_words[i].isdisjoint(_WE_WORDS):
-            first_person[i] = len(_WE_LOWER_RE.findall(_QUOTED_RE.sub("", signals.lower_lines[i])))
-        if promo[i] >= 3 or (signals.phrase[i] and (promo[i] >= 1 or len(line) < 120)):
-            strong.add(i)
+    phrase = signals.phrase
+    weak: set[int] = set()
+    for i in np.flatnonzero(signals.has(WE)).tolist():
+        if len(_WE_LOWER_RE.findall(_QUOTED_RE.sub("", signals.lower_lines[i]))) >= 2:
+            weak.add(i)
+    promoted = np.flatnonzero(np.asarray(promo, dtype=np.int64)).tolist()
+    weak.update(promoted)
+    strong: set[int] = {
+        i for i in sorted(set(promoted).union(np.flatnonzero(np.asarray(phrase, dtype=bool)).tolist()))
+        if promo[i] >= 3 or (phrase[i] and (promo[i] >= 1 or len(lines[i]) < 120))
+    }
     # A short line sandwiched between two appeal lines ("Support X from just £1") belongs to the block.
-    for i in range(1, n - 1):
-        if i - 1 in strong and i + 1 in strong and len(lines[i]) < 80 and lines[i][-1] not in _TERMINAL:
-            strong.add(i)
-    weak = {i for i in range(n) if promo[i] >= 1 or first_person[i] >= 2}
+    # (Adding one never makes another sandwich: its right neighbour is an appeal line already.)
+    strong.update([
+        i + 1 for i in strong
+        if i + 2 in strong and i + 1 < n - 1 and len(lines[i + 1]) < 80 and lines[i + 1][-1] not in _TERMINAL
+    ])
     frontier = list(strong)
     while frontier:
         i = frontier.pop()
@@ -216,7 +236,9 @@ def appeal_block_indices(lines: Sequence[str], signals: LineSignals | None = Non
             if 0 <= j < n and j in weak and j not in strong:
                 strong.add(j)
                 frontier.append(j)
-    strong.update(i for i, line in enumerate(lines) if len(line) < 200 and LINK_LABEL_RE.match(line))
+    # Every link label has a colon: only lines with one are tried.
+    colons = signals.lines_with(":")
+    strong.update(i for i in colons if len(lines[i]) < 200 and LINK_LABEL_RE.match(lines[i]))
     return strong
 
 
@@ -224,7 +246,7 @@ def body_indices(page: PageLines, probabilities: FloatArray, threshold: float = 
     """Indices of the lines kept as body: above threshold, not in the headline block, no appeal."""
     header = page.header
     skip = {i for i in (header.title, header.standfirst, header.byline, header.date) if i is not None}
-    candidates = [i for i in range(len(page.lines)) if probabilities[i] >= threshold and i not in skip]
+    candidates = [i for i in np.flatnonzero(probabilities >= threshold).tolist() if i not in skip]
     if not candidates:
         return candidates
     appeals = appeal_block_indices(page.lines, page.signals)

@@ -22,7 +22,8 @@ from lxml import etree
 from lxml import html as lxml_html
 
 from workers.cleaning.dates import parse_date_text, parse_iso_datetime
-from workers.cleaning.linemodel import FloatArray, line_features, line_signals, score_lines
+from workers.cleaning.linemodel import FloatArray, _DateLines, line_features, score_lines
+from workers.cleaning.pagetext import page_text
 from workers.cleaning.plaintext import MAX_LINES, PageLines, _find_header, _is_cjk_text, appeal_block_indices
 
 if TYPE_CHECKING:
@@ -434,16 +435,17 @@ def analyse_html(
     metadata = read_page_metadata(root)
     rendered = render_lines(root)
     lines, bits = rendered.lines, rendered.bits
-    signals = line_signals(lines)
+    signals = page_text(lines)
     word_counts = [len(line.split()) for line in lines]
-    header = _find_header(lines, word_counts, fetched_at)
+    date_lines = _DateLines(lines, signals)
+    header = _find_header(lines, word_counts, fetched_at, date_lines, signals.byline_starts)
     h1_index = next((i for i, b in enumerate(bits) if b & _H1), None)
     if h1_index is not None and (header.title is None or header.title < h1_index):
         header.title = h1_index
     text_features = line_features(
         lines, header_end=header.last_index(), date_index=header.date, byline_index=header.byline,
         title_index=header.title, cjk=_is_cjk_text(lines), is_known_boilerplate=is_known_boilerplate,
-        signals=signals,
+        signals=signals, date_lines=date_lines,
     )
     features = np.hstack([text_features, _dom_features(rendered, metadata.article_body)])
     page = PageLines(lines=lines, header=header, header_end=header.last_index(), features=features,
@@ -455,7 +457,7 @@ def html_body_indices(page: PageLines, probabilities: FloatArray, threshold: flo
     """Lines kept as body on an HTML page: above threshold, not the headline/byline/date, no appeal."""
     header = page.header
     skip = {i for i in (header.title, header.byline, header.date) if i is not None}
-    candidates = [i for i in range(len(page.lines)) if probabilities[i] >= threshold and i not in skip]
+    candidates = [i for i in np.flatnonzero(probabilities >= threshold).tolist() if i not in skip]
     if not candidates:
         return candidates
     appeals = appeal_block_indices(page.lines, page.signals)

@@ -1,0 +1,522 @@
+"""A page's lines seen whole: one joined string, numpy arrays over its characters and tokens.
+
+The line classifier needs, for every line, counts over its words (words, capitalised words,
+stopwords, "we"/"you" words), its digits and commas, and whether it holds one of a few hundred
+trigger words. Doing that line by line in Python costs several microseconds per line; here the
+page is encoded once as an array of code points and everything is counted with a handful of
+numpy operations over the whole page:
+
+* character classes come from one lookup table over all of Unicode, built from the very ``re``
+  classes the per-line code used (``\\w``, ``\\d``) and ``str.isupper``, so the counts are the same;
+* tokens (``\\w+`` runs) are the runs of word characters; a token is identified by an exact key
+  (its first six characters, 6 bits each over a small alphabet, plus its length) and looked up in
+  a sorted vocabulary table; tokens longer than six characters whose key hits are confirmed by
+  comparing the real string, so membership is exact, never hashed;
+* the boilerplate-phrase regex is only tried (anchored, with ``match``) at the token starts that
+  can begin one of its alternatives; those first words are derived from the regex itself.
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from re import _constants as sre_constants  # type: ignore[attr-defined]
+from re import _parser as sre_parser  # type: ignore[attr-defined]
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from workers.cleaning.boilerplate import (
+    BOILERPLATE_PHRASE_LOWER_RE,
+    PHRASE_TRIGGER_WORDS,
+    PROMO_TRIGGER_WORDS,
+    SELF_PROMO_LOWER_RE,
+)
+
+__all__ = ["PageText", "char_table", "code_points", "page_text"]
+
+IntArray = npt.NDArray[np.int64]
+
+# Character classes (bits of the code-point table).
+WORD_CHAR, DIGIT_CHAR, UPPER_CHAR, TERMINAL_CHAR, SENTENCE_END_CHAR, QUOTE_CHAR = (1 << k for k in range(6))
+TERMINAL_CHARS = frozenset(".!?\"”’'):;…»」。！？")
+SENTENCE_END_CHARS = frozenset(".!?。！？")
+QUOTE_OPEN_CHARS = frozenset("\"“‘'«„「-–—•")
+_MAX_CODE_POINT = 0x110000
+
+# Token vocabulary bits.
+STOP, WE, YOU, AGO, CAPTION, PHRASE, PROMO, COMMENT, PHRASE_START, NAV, DATE_WORD, BYLINE = (1 << k for k in range(12))
+
+STOPWORDS = frozenset(
+    # English plus the commonest function words of a few other languages seen in news scrapes.
+    """the a an of to in and or for on with at by from is are was were be been has have had it its this that
+    these those as but not he she they his her their who which said says will would can could also than
+    more about after into over new one two i you we our there when what up out if no so all just
+    de la le les et des du en un une est pour que qui dans sur pas au
+    der die das und ist von zu den mit sich des auf nicht ein eine für im dem
+    el los las y del por con una para es se lo como
+    o os as do da em um uma com não
+    il di che e per non sono
+    и в не на что с по это как а но он она
+    """.split()
+)
+WE_WORDS = frozenset({"we", "our", "us"})
+CAPTION_TRIGGERS = frozenset(
+    "image images photo photos picture pictures pic credit video source file getty afp reuters ap shutterstock "
+    "istock epa".split()
+)
+# Every match of the comment-heading regex (linemodel) holds one of these as a whole token; lines
+# without any are not searched.
+COMMENT_GATE_WORDS = frozenset(
+    """comment comments response responses replies reaction reactions discussion says wrote said leave join
+    start post add write show view load name reply report""".split()
+)
+
+# Every match of BOILERPLATE_SHORT_RE (a navigation label alone on its line) is made of these words.
+NAV_WORDS = frozenset(
+    """home menu search news sport sports business opinion politics world video videos photo photos more share
+    this article story tweet email print comment comments reply login log in out logout sign signin signup signout
+    up register subscribe close next previous prev advertisement ad sponsored facebook twitter linkedin whatsapp
+    reddit pinterest instagram youtube copy link save related tag tags topics see all show load read watch now
+    listen loading""".split()
+)
+# Whole tokens one of which every match of the date pre-check (dates.looks_like_date_line) holds, unless
+# the line has four digits in a row or a digit followed by a letter ("5feb").
+DATE_WORDS = frozenset(
+    """jan january feb february mar march apr april may jun june jul july aug august sep sept september oct october
+    nov november dec december ago hace il vor há fa geleden sedan siden temu""".split()
+)
+# A "By ..." / "Author: ..." byline (byline.parse_byline) starts with one of these words.
+BYLINE_WORDS = frozenset(
+    """written story words reported escrito texto publicado by por par von di door av af przez author authors
+    writer writers reporter reporters autor autora autores auteur auteurs autore autori redacción redakteur
+    redakteurin""".split()
+)
+# Characters that IGNORECASE matching folds onto ASCII letters although str.lower() does not map them there.
+_SPECIAL_FOLDING = ("\u0130", "\u0131", "\u017f", "\u212a")
+
+_KEY_CHARS = 6
+_BITS_PER_CHAR = 6
+_LENGTH_SHIFT = _KEY_CHARS * _BITS_PER_CHAR
+
+
+@functools.cache
+def char_table() -> npt.NDArray[np.uint8]:
+    """Class bits for every code point, from ``re``'s own ``\\w``/``\\d`` and ``str.isupper``."""
+    everything = "".join(map(chr, range(_MAX_CODE_POINT)))
+
+    def members(complement: str) -> npt.NDArray[np.bool_]:
+        kept = re.sub(complement, "\x00", everything)
+        return np.frombuffer(kept.encode("utf-32-le", "surrogatepass"), dtype=np.uint32) != 0
+
+    table = np.zeros(_MAX_CODE_POINT, dtype=np.uint8)
+    table[members(r"\W")] |= WORD_CHAR
+    table[members(r"\D")] |= DIGIT_CHAR
+    table[np.fromiter(map(str.isupper, everything), dtype=bool, count=_MAX_CODE_POINT)] |= UPPER_CHAR
+    for chars, bit in ((TERMINAL_CHARS, TERMINAL_CHAR), (SENTENCE_END_CHARS, SENTENCE_END_CHAR),
+                       (QUOTE_OPEN_CHARS, QUOTE_CHAR)):
+        for c in chars:
+            table[ord(c)] |= bit
+    return table
+
+
+def code_points(text: str) -> npt.NDArray[np.uint32]:
+    """The code points of ``text`` (lone surrogates included) as an array."""
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+
+
+# --- where the boilerplate-phrase regex can start -------------------------------------------------
+
+_TOKEN_END = chr(0)
+"""Marks, inside a literal prefix, that the token ends there (whitespace or a word boundary follows)."""
+
+
+def _is_space_class(item: Any) -> bool:
+    op, av = item
+    return op is sre_constants.IN and list(av) == [(sre_constants.CATEGORY, sre_constants.CATEGORY_SPACE)]
+
+
+def _literal_prefixes(items: Sequence[Any]) -> set[str] | None:
+    """Strings one of which every match of the parsed sequence ``items`` starts with (None: unknown).
+    A ``_TOKEN_END`` in a string stands for "a non-word character or the end follows"."""
+    if not items:
+        return {""}
+    op, av = items[0]
+    rest = list(items[1:])
+    if op is sre_constants.AT:
+        if av is sre_constants.AT_BOUNDARY:
+            return {_TOKEN_END}
+        return _literal_prefixes(rest)
+    if op is sre_constants.LITERAL:
+        tails = _literal_prefixes(rest)
+        return {chr(av)} if tails is None else {chr(av) + t for t in tails}
+    if _is_space_class(items[0]):
+        return {_TOKEN_END}
+    if op is sre_constants.BRANCH:
+        out: set[str] = set()
+        for alternative in av[1]:
+            found = _literal_prefixes(list(alternative) + rest)
+            if found is None:
+                return None
+            out |= found
+        return out
+    if op is sre_constants.SUBPATTERN:
+        return _literal_prefixes(list(av[3]) + rest)
+    if op in (sre_constants.MAX_REPEAT, sre_constants.MIN_REPEAT):
+        low, _, body = av
+        if low >= 1 and len(body) == 1 and _is_space_class(body[0]):
+            return {_TOKEN_END}
+        first = _literal_prefixes(list(body))
+        if low >= 1:
+            return first
+        following = _literal_prefixes(rest)
+        if first is None or following is None:
+            return None
+        return first | following
+    return None
+
+
+_WORD_PREFIX_RE = re.compile(r"\w*")
+
+
+@functools.cache
+def _phrase_starts() -> tuple[frozenset[str], frozenset[str], bool, bool]:
+    """Where the phrase regex can start: whole tokens, token beginnings (at most six characters),
+    whether an alternative starts with a digit, and whether every alternative was understood (if
+    not, gated lines are searched whole)."""
+    unknown: tuple[frozenset[str], frozenset[str], bool, bool] = (frozenset(), frozenset(), False, False)
+    parsed = sre_parser.parse(BOILERPLATE_PHRASE_LOWER_RE.pattern, BOILERPLATE_PHRASE_LOWER_RE.flags)
+    items = list(parsed.data)
+    while items and items[0][0] is sre_constants.AT:
+        items = items[1:]
+    if len(items) != 1 or items[0][0] is not sre_constants.BRANCH:
+        return unknown
+    whole: set[str] = set()
+    beginnings: set[str] = set()
+    digit_start = False
+    for alternative in items[0][1][1]:
+        alt = list(alternative)
+        while alt and alt[0][0] is sre_constants.AT:
+            alt = alt[1:]
+        if alt and alt[0][0] in (sre_constants.MAX_REPEAT, sre_constants.MIN_REPEAT) and alt[0][1][0] >= 1 \
+                and list(alt[0][1][2]) == [(sre_constants.IN, [(sre_constants.CATEGORY,
+                                                                sre_constants.CATEGORY_DIGIT)])]:
+            digit_start = True
+            continue
+        prefixes = _literal_prefixes(alt)
+        if prefixes is None:
+            return unknown
+        for prefix in prefixes:
+            m = _WORD_PREFIX_RE.match(prefix)
+            word = m.group(0) if m else ""
+            if not word:
+                if prefix.startswith("©"):
+                    continue  # lines with "©" are always searched whole
+                return unknown
+            if len(word) < len(prefix):
+                whole.add(word)  # something that is no word character follows: the token is the word
+            else:
+                beginnings.add(word[:_KEY_CHARS])
+    return frozenset(whole), frozenset(beginnings), digit_start, True
+
+
+# --- token keys ---------------------------------------------------------------------------------
+
+class _KeyTable:
+    """Exact lookup of token keys: a collision-free multiplicative hash into a power-of-two table."""
+
+    def __init__(self, entries: dict[int, int]) -> None:
+        # About n*n/2 slots: a random multiplier is then collision-free with probability ~40%.
+        size_bits = max(8, (len(entries) ** 2 // 2).bit_length())
+        for attempt in range(1, 10_000):
+            multiplier = (0x9E3779B97F4A7C15 * attempt) % (1 << 64) | 1
+            shift = 64 - size_bits
+            slots = {((key * multiplier) % (1 << 64)) >> shift for key in entries}
+            if len(slots) == len(entries):
+                break
+        else:
+            raise ValueError("no collision-free hash for the token vocabulary")
+        self.multiplier = np.uint64(multiplier)
+        self.shift = np.uint64(shift)
+        self.keys = np.full(1 << size_bits, np.uint64(0xFFFFFFFFFFFFFFFF), dtype=np.uint64)
+        self.values = np.zeros(1 << size_bits, dtype=np.int64)
+        for key, value in entries.items():
+            slot = ((key * multiplier) % (1 << 64)) >> shift
+            self.keys[slot] = key
+            self.values[slot] = value
+
+    def lookup(self, keys: npt.NDArray[np.uint64]) -> IntArray:
+        """The value of each key, 0 for keys not in the table."""
+        with np.errstate(over="ignore"):
+            slots = (keys * self.multiplier) >> self.shift
+        values = self.values.take(slots)
+        values[self.keys.take(slots) != keys] = 0
+        return values
+
+
+@dataclass(frozen=True, slots=True)
+class _Vocabulary:
+    alphabet: npt.NDArray[np.uint8]
+    tokens: _KeyTable
+    """Key (first six characters + length) -> bits; for words longer than six characters the bits
+    only say "maybe" (``CONFIRM``) and the real string is looked up in ``exact``."""
+    exact: dict[str, int]
+    beginnings: dict[int, _KeyTable]
+    """Per prefix length: keys of the token beginnings where the phrase regex can start."""
+
+
+CONFIRM = 1 << 16
+
+
+@functools.cache
+def _vocabulary() -> _Vocabulary:
+    bits: dict[str, int] = {}
+    whole, beginnings, _, _ = _phrase_starts()
+    for words, bit in ((STOPWORDS, STOP), (WE_WORDS, WE), ({"you", "your"}, YOU), ({"ago"}, AGO),
+                       (CAPTION_TRIGGERS, CAPTION), (PHRASE_TRIGGER_WORDS, PHRASE), (PROMO_TRIGGER_WORDS, PROMO),
+                       (COMMENT_GATE_WORDS, COMMENT), (whole, PHRASE_START), (NAV_WORDS, NAV),
+                       (DATE_WORDS, DATE_WORD), (BYLINE_WORDS, BYLINE)):
+        for word in words:
+            bits[word] = bits.get(word, 0) | bit
+    letters = sorted(set("".join(bits)) | set("".join(beginnings)))
+    if len(letters) >= 1 << _BITS_PER_CHAR:
+        raise ValueError("token alphabet too large for the key encoding")
+    alphabet = np.zeros(_MAX_CODE_POINT, dtype=np.uint8)
+    for k, letter in enumerate(letters, start=1):
+        alphabet[ord(letter)] = k
+    by_key: dict[int, int] = {}
+    for word, word_bits in bits.items():
+        key = _word_key(word, alphabet)
+        by_key[key] = by_key.get(key, 0) | word_bits | (CONFIRM if len(word) > _KEY_CHARS else 0)
+    by_size: dict[int, dict[int, int]] = {}
+    for word in beginnings:
+        by_size.setdefault(len(word), {})[_word_key(word, alphabet, with_length=False)] = 1
+    return _Vocabulary(alphabet, _KeyTable(by_key), bits,
+                       {size: _KeyTable(keys) for size, keys in sorted(by_size.items())})
+
+
+def _word_key(word: str, alphabet: npt.NDArray[np.uint8], *, with_length: bool = True) -> int:
+    key = 0
+    for k, letter in enumerate(word[:_KEY_CHARS]):
+        key |= int(alphabet[ord(letter)]) << (_BITS_PER_CHAR * k)
+    return key | (len(word) << _LENGTH_SHIFT) if with_length else key
+
+
+_PREFIX_MASKS = np.array([(1 << (_BITS_PER_CHAR * k)) - 1 for k in range(_KEY_CHARS + 1)], dtype=np.uint64)
+
+
+@dataclass(slots=True)
+class _Tokens:
+    start: IntArray
+    end: IntArray
+    line: IntArray
+
+
+def _tokens(classes: npt.NDArray[np.uint8], line_of_char: IntArray) -> _Tokens:
+    """``\\w+`` runs of a page from its character classes, with the line each starts on."""
+    padded = np.zeros(classes.shape[0] + 2, dtype=np.int8)
+    padded[1:-1] = classes & WORD_CHAR
+    edges = padded[1:] - padded[:-1]
+    start = np.flatnonzero(edges == 1)
+    end = np.flatnonzero(edges == -1)
+    return _Tokens(start, end, line_of_char.take(start))
+
+
+def _token_keys(letters: npt.NDArray[np.uint64], tokens: _Tokens) -> tuple[npt.NDArray[np.uint64], IntArray]:
+    """Exact keys of the first six characters (without length) and the token lengths."""
+    lengths = tokens.end - tokens.start
+    last = letters.shape[0] - 1
+    key = letters.take(tokens.start)
+    for k in range(1, _KEY_CHARS):
+        key |= letters.take(np.minimum(tokens.start + k, last)) << np.uint64(_BITS_PER_CHAR * k)
+    key &= _PREFIX_MASKS.take(np.minimum(lengths, _KEY_CHARS))
+    return key, lengths
+
+
+def _count_by_line(lines_of: IntArray, n: int) -> IntArray:
+    return np.bincount(lines_of, minlength=n)
+
+
+@dataclass(slots=True)
+class PageText:
+    """Per-line counts and flags of a page, computed over the whole page at once."""
+
+    lines: Sequence[str]
+    lower_lines: list[str]
+    lengths: IntArray
+    words: IntArray
+    """``\\w+`` tokens per line (original case)."""
+    capitalised: IntArray
+    """Tokens whose first character is upper case."""
+    digits: IntArray
+    commas: IntArray
+    first_cp: npt.NDArray[np.uint32]
+    last_cp: npt.NDArray[np.uint32]
+    stopwords: IntArray
+    """Lower-case tokens that are stopwords."""
+    we_words: IntArray
+    lower_words: IntArray
+    """``\\w+`` tokens per lower-cased line."""
+    nav_words: IntArray
+    """Lower-case tokens that are navigation-label words."""
+    special_case_folding: bool
+    """The page has a character that case-insensitive regexes fold differently from ``str.lower``."""
+    date_hint: npt.NDArray[np.bool_]
+    """Lines the date pre-check can accept: a date word, four digits in a row or a digit then a letter."""
+    byline_starts: set[int] | None
+    """Lines that start with a byline word ("By", "Por", "Author", ...); None when that cannot be told
+    from lower-cased tokens (``special_case_folding``)."""
+    token_bits: IntArray
+    """OR of the vocabulary bits of the line's lower-case tokens."""
+    phrase: list[bool]
+    promo: list[int]
+    joined: str
+    offsets: IntArray
+    lower_joined: str
+    lower_offsets: IntArray
+
+    def has(self, bit: int) -> npt.NDArray[np.bool_]:
+        """Lines holding a token with vocabulary bit ``bit``."""
+        return (self.token_bits & bit) != 0
+
+    def lines_with(self, needle: str, *, lower: bool = False) -> list[int]:
+        """Indices (ascending, unique) of the lines containing ``needle`` (no newline in it)."""
+        text, offsets = (self.lower_joined, self.lower_offsets) if lower else (self.joined, self.offsets)
+        at = text.find(needle)
+        if at < 0:
+            return []
+        found: list[int] = []
+        while at >= 0:
+            line = bisect.bisect_right(offsets, at) - 1
+            if not found or found[-1] != line:
+                found.append(line)
+            at = text.find(needle, at + 1)
+        return found
+
+
+def _offsets(lengths: IntArray) -> IntArray:
+    out = np.zeros(lengths.shape[0], dtype=np.int64)
+    if lengths.shape[0] > 1:
+        np.cumsum(lengths[:-1] + 1, out=out[1:])
+    return out
+
+
+def _phrase_flags(text: PageText, gate: npt.NDArray[np.bool_], whole: list[int], ltok: _Tokens, bits: IntArray,
+                  key: npt.NDArray[np.uint64], lengths: IntArray, classes: npt.NDArray[np.uint8]) -> list[bool]:
+    """The boilerplate-phrase regex on gated lines, tried only where one of its alternatives can start."""
+    n = len(text.lines)
+    phrase = [False] * n
+    if not gate.any():
+        return phrase
+    search = BOILERPLATE_PHRASE_LOWER_RE.search
+    match = BOILERPLATE_PHRASE_LOWER_RE.match
+    _, _, digit_start, understood = _phrase_starts()
+    lower = text.lower_lines
+    if not understood:
+        for i in np.flatnonzero(gate).tolist():
+            phrase[i] = search(lower[i]) is not None
+        return phrase
+    chosen = np.flatnonzero(gate.take(ltok.line))
+    key, lengths = key.take(chosen), lengths.take(chosen)
+    possible = (bits.take(chosen) & PHRASE_START) != 0
+    for size, table in _vocabulary().beginnings.items():
+        possible |= (table.lookup(key & _PREFIX_MASKS[size]) != 0) & (lengths >= size)
+    if digit_start:
+        possible |= (classes.take(ltok.start.take(chosen)) & DIGIT_CHAR) != 0
+    possible = chosen[possible]
+    owners = ltok.line.take(possible)
+    starts = ltok.start.take(possible) - text.lower_offsets.take(owners)
+    for i in whole:  # lines with "©" (an alternative starts with it) are searched whole
+        phrase[i] = search(lower[i]) is not None
+    searched = set(whole)
+    for i, at in zip(owners.tolist(), starts.tolist(), strict=True):
+        if not phrase[i] and i not in searched and match(lower[i], at) is not None:
+            phrase[i] = True
+    return phrase
+
+
+def page_text(lines: Sequence[str]) -> PageText:
+    """Counts and vocabulary flags for every line of a page (lines non-empty)."""
+    n = len(lines)
+    table = char_table()
+    vocabulary = _vocabulary()
+    lengths = np.fromiter(map(len, lines), dtype=np.int64, count=n)
+    joined = "\n".join(lines)
+    offsets = _offsets(lengths)
+    lower_lines = [line.lower() for line in lines]
+    lower_joined = "\n".join(lower_lines)
+    lower_lengths = np.fromiter(map(len, lower_lines), dtype=np.int64, count=n)
+    lower_offsets = _offsets(lower_lengths)
+    line_index = np.arange(n)
+
+    cp = code_points(joined)
+    classes = table.take(cp)
+    line_of_char = np.repeat(line_index, lengths + 1)[:cp.shape[0]]  # the last line has no newline
+    tok = _tokens(classes, line_of_char)
+    words = _count_by_line(tok.line, n)
+    upper_start = (classes.take(tok.start) & UPPER_CHAR) != 0
+    capitalised = _count_by_line(tok.line[upper_start], n)
+    digits = _count_by_line(line_of_char[(classes & DIGIT_CHAR) != 0], n)
+    commas = _count_by_line(line_of_char[cp == 44], n)
+    first_cp = cp.take(offsets)
+    last_cp = cp.take(offsets + lengths - 1)
+
+    lcp = code_points(lower_joined)
+    lclasses = table.take(lcp)
+    if lcp.shape[0] == cp.shape[0] and np.array_equal(lclasses & WORD_CHAR, classes & WORD_CHAR):
+        # Lower-casing kept every character's place and word class (the usual case): same tokens.
+        lower_line_of_char, ltok = line_of_char, tok
+    else:
+        lower_line_of_char = np.repeat(line_index, lower_lengths + 1)[:lcp.shape[0]]
+        ltok = _tokens(lclasses, lower_line_of_char)
+    key6, tok_lengths = _token_keys(vocabulary.alphabet.take(lcp).astype(np.uint64), ltok)
+    bits = vocabulary.tokens.lookup(key6 | (tok_lengths.astype(np.uint64) << np.uint64(_LENGTH_SHIFT)))
+    unsure = np.flatnonzero(bits & CONFIRM)
+    if unsure.shape[0]:
+        exact = vocabulary.exact
+        for t, s, e in zip(unsure.tolist(), ltok.start[unsure].tolist(), ltok.end[unsure].tolist(), strict=True):
+            bits[t] = exact.get(lower_joined[s:e], 0)
+    stopwords = _count_by_line(ltok.line[(bits & STOP) != 0], n)
+    we_words = _count_by_line(ltok.line[(bits & WE) != 0], n)
+    nav_words = _count_by_line(ltok.line[(bits & NAV) != 0], n)
+    token_bits = np.zeros(n, dtype=np.int64)
+    present = np.flatnonzero(bits)
+    np.bitwise_or.at(token_bits, ltok.line.take(present), bits.take(present))
+
+    # Date hints from the lower-cased characters: four digits in a row, or a digit followed by a letter.
+    ldigit = (lclasses & DIGIT_CHAR) != 0
+    lletter = (lclasses & (WORD_CHAR | DIGIT_CHAR)) == WORD_CHAR
+    hinted = ldigit[:-1] & lletter[1:]
+    hinted[:-2] |= ldigit[:-3] & ldigit[1:-2] & ldigit[2:-1] & ldigit[3:]
+    date_hint = np.zeros(n, dtype=bool)
+    date_hint[lower_line_of_char[:-1][hinted]] = True
+    special_case_folding = any(c in joined for c in _SPECIAL_FOLDING)
+    byline_starts: set[int] | None = None
+    if not special_case_folding:
+        first = np.ones(ltok.line.shape[0], dtype=bool)
+        first[1:] = ltok.line[1:] != ltok.line[:-1]
+        first &= ((bits & BYLINE) != 0) & (ltok.start == lower_offsets.take(ltok.line))
+        byline_starts = set(ltok.line[first].tolist())
+    text = PageText(
+        lines=lines, lower_lines=lower_lines, lengths=lengths, words=words, capitalised=capitalised,
+        digits=digits, commas=commas, first_cp=first_cp, last_cp=last_cp, stopwords=stopwords, we_words=we_words,
+        lower_words=_count_by_line(ltok.line, n), nav_words=nav_words,
+        special_case_folding=special_case_folding, date_hint=date_hint, byline_starts=byline_starts,
+        token_bits=token_bits, phrase=[], promo=[],
+        joined=joined, offsets=offsets, lower_joined=lower_joined, lower_offsets=lower_offsets,
+    )
+    text.date_hint |= text.has(DATE_WORD)
+    phrase_gate = text.has(PHRASE)
+    copyright_lines = text.lines_with("©", lower=True)
+    phrase_gate[copyright_lines] = True
+    text.phrase = _phrase_flags(text, phrase_gate, copyright_lines, ltok, bits, key6, tok_lengths, lclasses)
+    promo = [0] * n
+    findall = SELF_PROMO_LOWER_RE.findall
+    for i in np.flatnonzero(text.has(PROMO)).tolist():
+        promo[i] = len(findall(lower_lines[i]))
+    text.promo = promo
+    return text
