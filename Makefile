@@ -33,7 +33,7 @@ e2e: install
 	$(BIN)/pytest tests/e2e
 
 eval: install  ## cleaning quality on the shared dev set, both tracks
-	$(BIN)/python -m workers.cleaning.evaluation --dev $(DEV) --track both
+	$(BIN)/python -m workers.cleaning.evaluation --dev $(DEV) --track both --via-cli
 
 bench: install  ## throughput and memory figures, as ratios measured in one run
 	$(BIN)/wirestream bench --dev $(DEV)

@@ -96,8 +96,31 @@ def _trafilatura_body(content: str, url: str | None) -> list[str]:
     return [line for line in text.split("\n") if line.strip()]
 
 
+def cli_predictions(pages: Sequence[dict[str, Any]], track: str, workdir: Path) -> tuple[list[dict[str, str]], float]:
+    """Predictions made the way a user makes them: ``wirestream clean`` over raw-envelope JSONL.
+
+    Returns the predictions and pages/s of the whole command (process start-up included).
+    """
+    envelopes = workdir / f"envelopes-{track}.jsonl"
+    out = workdir / f"clean-{track}.jsonl"
+    with envelopes.open("wb") as handle:
+        for page in pages:
+            envelope = {"id": page["id"], "url": page.get("url"), "content": page[track]}
+            handle.write(orjson.dumps(envelope) + b"\n")
+    started = time.perf_counter()
+    fmt = "html" if track == "html" else "text"
+    subprocess.run(  # noqa: S603 - our own CLI, fixed arguments
+        [sys.executable, "-m", "workers.cli", "clean", str(envelopes), "--format", fmt, "--out", str(out)],
+        check=False, capture_output=True,
+    )
+    elapsed = time.perf_counter() - started
+    records = [orjson.loads(line) for line in out.read_bytes().splitlines()] if out.exists() else []
+    predictions = [{"id": r["id"], "body": "\n".join(r["body"])} for r in records]
+    return predictions, len(pages) / elapsed if elapsed else 0.0
+
+
 def evaluate(dev: Path, tracks: Sequence[str], *, per_page: bool = False, with_trafilatura: bool = True,
-             ) -> list[TrackScore]:
+             via_cli: bool = False) -> list[TrackScore]:
     """Run every requested track (and trafilatura on HTML) and score it."""
     score_script = dev.parent / "score.py"
     if not score_script.is_file():
@@ -117,6 +140,10 @@ def evaluate(dev: Path, tracks: Sequence[str], *, per_page: bool = False, with_t
             f1, precision, recall = score_predictions(score_script, dev, predictions, workdir, track,
                                                       per_page=per_page)
             rows.append(TrackScore(f"wirestream {track}", f1, precision, recall, speed))
+            if via_cli:
+                predictions, speed = cli_predictions(pages, track, workdir)
+                f1, precision, recall = score_predictions(score_script, dev, predictions, workdir, f"cli-{track}")
+                rows.append(TrackScore(f"`wirestream clean` {track}", f1, precision, recall, speed))
             if track == "html" and with_trafilatura:
                 predictions, speed = _timed_predictions(pages, "html", _trafilatura_body)
                 f1, precision, recall = score_predictions(score_script, dev, predictions, workdir,
@@ -145,10 +172,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--track", choices=["text", "html", "both"], default="both")
     parser.add_argument("--per-page", action="store_true", help="also print score.py's per-page lines")
     parser.add_argument("--no-trafilatura", action="store_true", help="skip the trafilatura comparison")
+    parser.add_argument("--via-cli", action="store_true",
+                        help="also score `wirestream clean` run as a command over raw-envelope JSONL")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     tracks = ["text", "html"] if args.track == "both" else [args.track]
-    rows = evaluate(args.dev, tracks, per_page=args.per_page, with_trafilatura=not args.no_trafilatura)
+    rows = evaluate(args.dev, tracks, per_page=args.per_page, with_trafilatura=not args.no_trafilatura,
+                    via_cli=args.via_cli)
     sys.stdout.write(format_table(rows) + "\n")
     return 0
 
