@@ -81,5 +81,39 @@ def create_app(settings: Settings, stage: Stage) -> tuple[faust.App, Topics]:
     return app, topics
 
 
+@dataclass(frozen=True, slots=True)
+class LearnedState:
+    """Where the clean worker keeps boilerplate learned per source (see :mod:`workers.cleaning.learned`)."""
+
+    #: GlobalTable source (utf-8 bytes) -> encoded ``SourceLines``; every instance holds all of it.
+    table: Any
+    #: Internal topic of per-batch observations keyed by source: one writer per source, co-partitioned
+    #: with the table's changelog.
+    observations: faust.TopicT
+
+
+def declare_learned_state(app: faust.App, settings: Settings) -> LearnedState:
+    """Declare the learned-boilerplate GlobalTable and its observation topic on the clean app."""
+    observations = app.topic(
+        f"{app.conf.id}-learned-observations",
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+        partitions=settings.partitions,
+        internal=True,
+    )
+    table = app.GlobalTable(
+        "learned-boilerplate",
+        key_type=bytes,
+        value_type=bytes,
+        partitions=settings.partitions,
+        # Faust's advice for GlobalTables (a recovery loop seen with several instances otherwise).
+        recovery_buffer_size=1,
+        help="Line fingerprint counts per source (workers.cleaning.learned).",
+    )
+    return LearnedState(table=table, observations=observations)
+
+
 def _topic(app: faust.App, name: str) -> faust.TopicT:
     return app.topic(name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")

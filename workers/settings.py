@@ -77,6 +77,21 @@ class Settings(BaseSettings):
     metrics_host: str = Field(default="127.0.0.1", description="Address the metrics server binds to.")
     data_dir: str = Field(default=".wirestream", description="Directory for Faust's local state.")
 
+    # --- boilerplate learned from the stream (clean worker) ------------------------------------------------
+    # Learn per-source boilerplate: lines seen in many articles of one source are removed like rule-known ones.
+    learned_enabled: bool = True
+    # A line is learned boilerplate once its decayed count of distinct articles of its source reaches this (K).
+    learned_min_articles: int = Field(default=5, ge=2, le=10_000)
+    # Counts halve every this many seconds (the decay horizon; default 7 days).
+    learned_half_life_s: float = Field(default=604_800.0, gt=0)
+    # Most line fingerprints kept per source (lowest counts evicted first; ~30 bytes each).
+    learned_max_lines: int = Field(default=1_000, ge=10, le=1_000_000)
+    # Most sources kept (least recently seen evicted first, per partition of the table).
+    learned_max_sources: int = Field(default=1_000, ge=1, le=1_000_000)
+    # Flush after every table write, so each changelog batch holds one record: Tansu reports the end offset of a
+    # multi-record batch wrongly, which silently truncates table recovery. Costs one round trip per write.
+    learned_single_record_batches: bool = True
+
     @field_validator("broker")
     @classmethod
     def _check_broker(cls, value: str) -> str:
