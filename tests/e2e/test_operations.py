@@ -73,6 +73,7 @@ def test_metrics_health_readiness_json_logs_and_traceparent(pipeline: Pipeline) 
         return (
             'wirestream_records_in_total{stage="clean"} 2.0' in text
             and 'wirestream_records_dead_lettered_total{error_type="invalid_json",stage="clean"} 1.0' in text
+            and 'wirestream_stage_seconds_count{phase="process",stage="clean"}' in text
         )
 
     _wait_until(metrics_show_counts, "clean worker counters", pipeline)

@@ -20,6 +20,7 @@ import faust
 import orjson
 from aiokafka.partitioner import murmur2
 
+from workers import metrics
 from workers.app import LearnedState, Topics, declare_learned_state
 from workers.cleaning.learned import (
     ArticleLines,
@@ -251,6 +252,7 @@ def register_clean_agent(app: faust.App, topics: Topics, settings: Settings, exe
         batches = cast(faust.Stream[bytes], stream).take_events
         async for events in batches(settings.batch_size, within=settings.batch_window_s):
             messages = [source_message(event) for event in events]
+            started = time.perf_counter()
             if learned is None:
                 pairs = await loop.run_in_executor(executor, clean_batch, messages, options)
                 batch = LearningBatch(pairs=pairs)
@@ -264,6 +266,7 @@ def register_clean_agent(app: faust.App, topics: Topics, settings: Settings, exe
                 batch = await loop.run_in_executor(
                     executor, clean_batch_learning, messages, options, read_state, limits
                 )
+            metrics.STAGE_SECONDS.labels("clean", "process").observe(time.perf_counter() - started)
             # Observations are acknowledged before the batch's offsets can be committed (at least once; a
             # replayed article is not counted twice).
             await learn_from(batch)
