@@ -10,7 +10,7 @@ import time
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
 
@@ -72,6 +72,41 @@ async def ensure_topics(settings: Settings, names: Iterable[str] | None = None, 
             return
         finally:
             await admin.close()
+
+
+async def existing_topics(settings: Settings, *, timeout: float = 10.0) -> set[str]:
+    """The topic names the broker knows now; raises :class:`TransientError` if it cannot be asked in time."""
+    admin = AIOKafkaAdminClient(**client_kwargs(settings))
+    try:
+        async with asyncio.timeout(timeout):
+            await admin.start()
+            return set(await admin.list_topics())
+    except (KafkaConnectionError, KafkaError, OSError, TimeoutError) as exc:
+        raise TransientError(f"broker {settings.broker} did not answer a metadata request: {exc!r}") from exc
+    finally:
+        await admin.close()
+
+
+async def committed_offsets(
+    settings: Settings, group_id: str, topics: Iterable[str], *, timeout: float = 10.0
+) -> dict[tuple[str, int], int]:
+    """The offsets consumer group ``group_id`` has committed on ``topics``, by (topic, partition); partitions
+    without a commit are left out. Raises :class:`TransientError` if the broker cannot be asked in time.
+
+    Asks for explicit partitions: Tansu closes the connection on an OffsetFetch for "all partitions".
+    """
+    admin = AIOKafkaAdminClient(**client_kwargs(settings))
+    try:
+        async with asyncio.timeout(timeout):
+            await admin.start()
+            described = await admin.describe_topics(list(topics))
+            partitions = [TopicPartition(d["topic"], p["partition"]) for d in described for p in d["partitions"]]
+            offsets = await admin.list_consumer_group_offsets(group_id, partitions=partitions) if partitions else {}
+    except (KafkaConnectionError, KafkaError, OSError, TimeoutError) as exc:
+        raise TransientError(f"broker {settings.broker} did not answer an offset request: {exc!r}") from exc
+    finally:
+        await admin.close()
+    return {(tp.topic, tp.partition): meta.offset for tp, meta in offsets.items() if meta.offset >= 0}
 
 
 def make_producer(settings: Settings, **overrides: Any) -> AIOKafkaProducer:

@@ -85,6 +85,15 @@ def loads_object(value: bytes) -> dict[str, Any]:
     return obj
 
 
+def check_version(version: Any) -> None:
+    """Raise :class:`UnsupportedVersionError` unless ``version`` is a known ``schema_version`` (an int, not a bool,
+    float or any unhashable JSON value, which would otherwise escape as a ``TypeError`` from the set lookup)."""
+    if isinstance(version, bool) or not isinstance(version, int) or version not in KNOWN_VERSIONS:
+        shown = repr(version)
+        shown = shown if len(shown) <= 80 else shown[:77] + "..."
+        raise UnsupportedVersionError(f"schema_version {shown} is not one of {sorted(KNOWN_VERSIONS)}")
+
+
 def rfc3339(moment: datetime) -> str:
     """Format an aware datetime as RFC 3339 in UTC with a ``Z`` suffix (seconds precision)."""
     if moment.tzinfo is None:
@@ -145,9 +154,7 @@ def decode_raw(
     stripped = value.lstrip(b"\xef\xbb\xbf \t\r\n")
     if declared.startswith("application/json") or stripped[:1] == b"{":
         record = loads_object(stripped)
-        version = record.get("schema_version", SCHEMA_VERSION)
-        if version not in KNOWN_VERSIONS:
-            raise UnsupportedVersionError(f"schema_version {version!r} is not one of {sorted(KNOWN_VERSIONS)}")
+        check_version(record.get("schema_version", SCHEMA_VERSION))
         validate("raw", record)
         content = record["content"]
         if not content.strip():
@@ -182,8 +189,6 @@ def decode_versioned(kind: str, value: bytes | None) -> dict[str, Any]:
     if value is None:
         raise EmptyContentError("record value is empty")
     record = loads_object(value)
-    version = record.get("schema_version")
-    if version not in KNOWN_VERSIONS:
-        raise UnsupportedVersionError(f"schema_version {version!r} is not one of {sorted(KNOWN_VERSIONS)}")
+    check_version(record.get("schema_version"))
     validate(kind, record)
     return record

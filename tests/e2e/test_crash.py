@@ -248,12 +248,7 @@ async def crash_run(pipeline: Pipeline, *, articles: int, kills: int, seed: int,
                 pipeline.start(victim)
                 pending_ready = (victim, time.monotonic())
                 flowing.clear()
-            if (
-                done_event.is_set()
-                and pending_ready is None
-                and len(done) == kills
-                and expected <= set(tally.enriched)
-            ):
+            if done_event.is_set() and pending_ready is None and len(done) == kills and expected <= set(tally.enriched):
                 break
             if time.monotonic() > deadline:
                 break
