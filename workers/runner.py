@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
@@ -131,31 +130,12 @@ async def exit_on_agent_crash(agent: Any, exc: BaseException) -> None:
     os._exit(EXIT_AGENT_CRASHED)
 
 
-def exit_with_parent(parent_pid: int, interval: float = 0.5) -> None:
-    """In a child process: exit as soon as ``parent_pid`` is gone (re-parented), from a daemon thread.
-
-    A ``ProcessPoolExecutor`` child holds both ends of its call queue's pipe, so it never sees EOF when its
-    worker is killed with SIGKILL: without this, every ``kill -9`` of a tag worker leaked a process holding a
-    loaded spaCy model (found by tests/e2e/test_crash.py).
-    """
-
-    def watch() -> None:
-        while os.getppid() == parent_pid:
-            time.sleep(interval)
-        os._exit(0)
-
-    threading.Thread(target=watch, name="wirestream-parent-watch", daemon=True).start()
-
-
 def build_tagger(settings: Settings) -> Tagger:
     """Load the model where the settings say spaCy runs (a child process by default)."""
     from workers.tagging.runtime import ProcessTagger, ThreadTagger
 
     if settings.tag_runtime == "process":
-        in_child = ProcessTagger(settings.model, settings.batch_size)
-        # One child (max_workers=1), already started by the model load: make it die with this process.
-        in_child._executor.submit(exit_with_parent, os.getpid()).result()
-        return in_child
+        return ProcessTagger(settings.model, settings.batch_size)
     from workers.tagging.model import load_model
 
     started = time.perf_counter()

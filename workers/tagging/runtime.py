@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import os
+import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
@@ -98,7 +100,24 @@ class ThreadTagger:
 _CHILD: dict[str, Any] = {}
 
 
-def _load_in_child(package: str, batch_size: int) -> None:
+def exit_with_parent(parent_pid: int, interval: float = 0.5) -> None:
+    """In a child process: exit as soon as ``parent_pid`` is gone (re-parented), from a daemon thread.
+
+    A ``ProcessPoolExecutor`` child holds both ends of its call queue's pipe, so it never sees EOF when its
+    worker is killed with SIGKILL: without this, every ``kill -9`` of a tag worker leaked a process holding a
+    loaded spaCy model (found by tests/e2e/test_crash.py).
+    """
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(interval)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="wirestream-parent-watch", daemon=True).start()
+
+
+def _load_in_child(package: str, batch_size: int, parent_pid: int) -> None:
+    exit_with_parent(parent_pid)
     nlp = load_model(package)
     _CHILD.update(nlp=nlp, model=ModelInfo.of(nlp, package), batch_size=batch_size)
 
@@ -121,7 +140,7 @@ class ProcessTagger:
             max_workers=1,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_load_in_child,
-            initargs=(package, batch_size),
+            initargs=(package, batch_size, os.getpid()),
         )
         # Wait for the model now, so a worker is only ready once its model is loaded (and fails fast if not).
         self.model = self._executor.submit(_describe_child).result()
