@@ -196,11 +196,16 @@ def stream_run(
             warm = clean_records(settings.partitions * 2, seed_paragraphs(), 1, "warm")
             asyncio.run(_timed_stream_run(run, warm, procs, 300.0, None))
             rss: list[int] = []
-            marks = {len(records) // 10 * k for k in range(1, 11)}
+            # One RSS sample at the start and one each time another tenth of the records has come through.
+            marks = [len(records) * k // 10 for k in range(1, 11)]
 
             def progress(done: int) -> None:
-                if sample_rss and (done in marks or not rss):
+                if not sample_rss:
+                    return
+                if not rss or (marks and done >= marks[0]):
                     rss.append(tree_rss(procs[0].pid))
+                    while marks and done >= marks[0]:
+                        marks.pop(0)
 
             watched = {"broker": broker.pid or 0, "worker": procs[0].pid}
             watched.update({f"worker-child-{i}": c for i, c in enumerate(child_pids(procs[0].pid))})
