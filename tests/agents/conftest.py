@@ -36,22 +36,27 @@ class SentRecords:
                 await asyncio.sleep(0.01)
 
 
+def recording_send(sent: SentRecords) -> Any:
+    """A stand-in for the app producer's ``send`` that records into ``sent`` and acknowledges like a broker."""
+
+    async def fake_send(
+        topic: str, key: Any, value: Any, partition: Any, timestamp: Any, headers: Any, **_: Any
+    ) -> asyncio.Future[None]:
+        sent.by_topic.setdefault(topic, []).append((key, orjson.loads(value), list(headers or [])))
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        return done
+
+    return fake_send
+
+
 @pytest.fixture
 def capture_sends(monkeypatch: pytest.MonkeyPatch) -> Any:
     """Replace the app producer's ``send`` with a recorder that acknowledges like a broker would."""
 
     def install(topics: Topics) -> SentRecords:
         sent = SentRecords()
-
-        async def fake_send(
-            topic: str, key: Any, value: Any, partition: Any, timestamp: Any, headers: Any, **_: Any
-        ) -> asyncio.Future[None]:
-            sent.by_topic.setdefault(topic, []).append((key, orjson.loads(value), list(headers or [])))
-            done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            done.set_result(None)
-            return done
-
-        monkeypatch.setattr(topics.clean.app.producer, "send", fake_send)
+        monkeypatch.setattr(topics.clean.app.producer, "send", recording_send(sent))
         return sent
 
     return install

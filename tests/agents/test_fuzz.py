@@ -52,23 +52,14 @@ def good_raw(index: int) -> tuple[bytes, bytes]:
 
 async def run_clean_agent(values: list[bytes], tmp: str, *, batch_size: int = 8) -> tuple[Any, float]:
     """Put ``values`` (each followed by a good article) through the clean agent; return (sent, seconds)."""
-    from tests.agents.conftest import SentRecords  # the capture fixture's recorder (installed by hand here)
+    from tests.agents.conftest import SentRecords, recording_send  # the capture fixture's recorder, by hand
 
     settings = load_settings(batch_size=batch_size, batch_window_s=0.05, data_dir=tmp)
     app, topics = create_app(settings, "clean")
     executor = ThreadPoolExecutor(1)
     agent = register_clean_agent(app, topics, settings, executor)
     sent = SentRecords()
-
-    async def fake_send(
-        topic: str, key: Any, value: Any, partition: Any, timestamp: Any, headers: Any, **_: Any
-    ) -> asyncio.Future[None]:
-        sent.by_topic.setdefault(topic, []).append((key, orjson.loads(value), list(headers or [])))
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        done.set_result(None)
-        return done
-
-    app.producer.send = fake_send  # type: ignore[method-assign]
+    app.producer.send = recording_send(sent)  # type: ignore[method-assign]
     started = time.perf_counter()
     try:
         async with agent.test_context() as ctx:
@@ -197,7 +188,7 @@ def hostile_clean_values(draw: st.DrawFn) -> bytes:
 
 
 async def run_tag_agent(nlp: Any, values: list[bytes], tmp: str) -> Any:
-    from tests.agents.conftest import SentRecords
+    from tests.agents.conftest import SentRecords, recording_send
     from workers.tagging.agent import register_tag_agent
     from workers.tagging.runtime import ThreadTagger
 
@@ -206,16 +197,7 @@ async def run_tag_agent(nlp: Any, values: list[bytes], tmp: str) -> Any:
     tagger = ThreadTagger(nlp, settings.model, settings.batch_size)
     agent = register_tag_agent(app, topics, settings, tagger)
     sent = SentRecords()
-
-    async def fake_send(
-        topic: str, key: Any, value: Any, partition: Any, timestamp: Any, headers: Any, **_: Any
-    ) -> asyncio.Future[None]:
-        sent.by_topic.setdefault(topic, []).append((key, orjson.loads(value), list(headers or [])))
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        done.set_result(None)
-        return done
-
-    app.producer.send = fake_send  # type: ignore[method-assign]
+    app.producer.send = recording_send(sent)  # type: ignore[method-assign]
     good = orjson.dumps(good_clean(1))
     try:
         async with agent.test_context() as ctx:
