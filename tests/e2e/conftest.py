@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -87,10 +88,10 @@ def decode(record: Any) -> dict[str, Any]:
     return value
 
 
-@pytest.fixture
-def pipeline(tmp_path: Path) -> Iterator[Pipeline]:
-    """A fresh embedded broker with the pipeline topics; workers are started by the test."""
-    with EmbeddedBroker(log_path=tmp_path / "broker.log") as broker:
+@contextlib.contextmanager
+def running_pipeline(tmp_path: Path, storage: str = "memory") -> Iterator[Pipeline]:
+    """A fresh embedded broker (``storage`` memory or s3) with the pipeline topics; the test starts workers."""
+    with EmbeddedBroker(log_path=tmp_path / "broker.log", storage=storage) as broker:
         env = {
             "WIRESTREAM_BROKER": broker.url,
             "WIRESTREAM_DATA_DIR": str(tmp_path / "state"),
@@ -105,3 +106,10 @@ def pipeline(tmp_path: Path) -> Iterator[Pipeline]:
             yield pipe
         finally:
             pipe.stop_all()
+
+
+@pytest.fixture
+def pipeline(tmp_path: Path) -> Iterator[Pipeline]:
+    """A fresh in-memory embedded broker with the pipeline topics; workers are started by the test."""
+    with running_pipeline(tmp_path) as pipe:
+        yield pipe

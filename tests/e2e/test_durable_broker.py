@@ -10,8 +10,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from tests.e2e.conftest import Pipeline, decode
-from workers.broker import EmbeddedBroker
+from tests.e2e.conftest import Pipeline, decode, running_pipeline
 from workers.kafka import ensure_topics
 from workers.settings import load_settings
 
@@ -20,15 +19,8 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture
 def durable_pipeline(tmp_path: Path) -> Iterator[Pipeline]:
-    with EmbeddedBroker(log_path=tmp_path / "broker.log", storage="s3") as broker:
-        env = {"WIRESTREAM_BROKER": broker.url, "WIRESTREAM_DATA_DIR": str(tmp_path / "state")}
-        settings = load_settings(broker=broker.url)
-        asyncio.run(ensure_topics(settings))
-        pipe = Pipeline(broker=broker, settings=settings, env=env, logs=tmp_path)
-        try:
-            yield pipe
-        finally:
-            pipe.stop_all()
+    with running_pipeline(tmp_path, storage="s3") as pipe:
+        yield pipe
 
 
 def _articles(start: int, count: int) -> list[tuple[bytes | None, bytes]]:
