@@ -38,7 +38,7 @@ from workers.cleaning.learned import (
     sources_per_partition,
     sources_to_evict,
 )
-from workers.cleaning.stage import CleanOptions, clean_article
+from workers.cleaning.stage import CleanOptions, clean_articles
 from workers.delivery import deliver, source_message
 from workers.dlq import Failure, SourceMessage
 from workers.settings import Settings
@@ -52,7 +52,7 @@ StateReader = Callable[[str], bytes | None]
 
 def clean_batch(messages: Sequence[SourceMessage], options: CleanOptions) -> list[tuple[SourceMessage, Outcome]]:
     """Clean a batch of raw messages (runs in the worker's executor, off the event loop)."""
-    return [(message, clean_article(message, options)) for message in messages]
+    return list(zip(messages, clean_articles(messages, options), strict=True))
 
 
 @dataclass(slots=True)
@@ -109,10 +109,13 @@ def clean_batch_learning(
     """
     batch = LearningBatch(pairs=[])
     known_by_source: dict[str, frozenset[str]] = {}
+    checks: list[Callable[[str], bool] | None] = []
+    learning: list[tuple[str, float, dict[str, bool], set[str]] | None] = []
     for message in messages:
         source = peek_source(message, options.max_content_bytes)
         if source is None:
-            batch.pairs.append((message, clean_article(message, options)))
+            checks.append(None)
+            learning.append(None)
             continue
         at = message_time(message)
         if source not in known_by_source:
@@ -130,8 +133,12 @@ def clean_batch_learning(
                 matched.add(line)
             return hit
 
-        outcome = clean_article(message, options, is_known_boilerplate=is_learned)
-        if isinstance(outcome, dict):
+        checks.append(is_learned)
+        learning.append((source, at, seen, matched))
+    outcomes = clean_articles(messages, options, is_known_boilerplate=checks)
+    for message, outcome, learnt in zip(messages, outcomes, learning, strict=True):
+        if learnt is not None and isinstance(outcome, dict):
+            source, at, seen, matched = learnt
             body = set(outcome["body"])
             outcome["stats"]["learned_removed"] = sum(1 for line in matched if line not in body)
             article = ArticleLines(article_digest(str(outcome["id"])), at, tuple(seen))

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
-from workers.cleaning.language import detect_language
-from workers.cleaning.plaintext import extract_text_article
+from workers.cleaning.language import detect_languages
+from workers.cleaning.plaintext import TextArticle, TextPage, extract_text_articles
 
-__all__ = ["MAX_CONTENT_CHARS", "Extraction", "extract_article"]
+__all__ = ["MAX_CONTENT_CHARS", "ArticleInput", "Extraction", "extract_article", "extract_articles"]
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +53,17 @@ def _looks_binary(content: str) -> bool:
     return len(_ODD_CHAR_RE.findall(sample)) / len(sample) > 0.1
 
 
+@dataclass(frozen=True, slots=True)
+class ArticleInput:
+    """One page to extract, with the arguments ``extract_article`` takes."""
+
+    content: str
+    content_type: str
+    url: str | None = None
+    fetched_at: datetime | None = None
+    is_known_boilerplate: Callable[[str], bool] | None = None
+
+
 def extract_article(
     content: str,
     content_type: str,
@@ -65,28 +77,52 @@ def extract_article(
     ``content_type`` is "text/plain" or "text/html". Pure, no I/O. Never raises on odd input: empty,
     binary, oversized or article-less content gives an Extraction with an empty body and a flag.
     """
-    if not isinstance(content, str) or not content.strip():
-        return _empty(["empty_content"])
-    if len(content) > MAX_CONTENT_CHARS:
-        return _empty(["too_large"])
-    if _looks_binary(content):
-        return _empty(["binary_content"])
-    kind = content_type.split(";")[0].strip().lower()
-    if kind == "text/html":
-        from workers.cleaning.webpage import extract_html_article
+    return extract_articles([ArticleInput(content, content_type, url, fetched_at, is_known_boilerplate)])[0]
 
-        return extract_html_article(content, url=url, fetched_at=fetched_at, is_known_boilerplate=is_known_boilerplate)
-    found = extract_text_article(content, fetched_at=fetched_at, is_known_boilerplate=is_known_boilerplate)
+
+def extract_articles(inputs: Sequence[ArticleInput]) -> list[Extraction]:
+    """``extract_article`` of every input, in order, with the plain-text pages processed as a batch.
+
+    The plain-text pages are analysed, scored and language-detected together (in batches of bounded size,
+    see ``plaintext.BATCH_CHARS``), which shares numpy's fixed per-call costs; HTML pages are extracted one
+    by one. Every result is the one ``extract_article`` gives for the input alone.
+    """
+    results: list[Extraction | None] = [None] * len(inputs)
+    text_at: list[int] = []
+    for k, item in enumerate(inputs):
+        content = item.content
+        if not isinstance(content, str) or not content.strip():
+            results[k] = _empty(["empty_content"])
+        elif len(content) > MAX_CONTENT_CHARS:
+            results[k] = _empty(["too_large"])
+        elif _looks_binary(content):
+            results[k] = _empty(["binary_content"])
+        elif item.content_type.split(";")[0].strip().lower() == "text/html":
+            from workers.cleaning.webpage import extract_html_article
+
+            results[k] = extract_html_article(content, url=item.url, fetched_at=item.fetched_at,
+                                              is_known_boilerplate=item.is_known_boilerplate)
+        else:
+            text_at.append(k)
+    found = extract_text_articles([
+        TextPage(inputs[k].content, inputs[k].fetched_at, inputs[k].is_known_boilerplate) for k in text_at
+    ])
+    languages = detect_languages(["\n".join(f.body) or (f.title or "") for f in found])
+    for k, article, language in zip(text_at, found, languages, strict=True):
+        results[k] = _text_extraction(article, language)
+    return cast(list[Extraction], results)  # every slot is filled above
+
+
+def _text_extraction(found: TextArticle, language: str | None) -> Extraction:
     flags: list[str] = ["truncated"] if found.truncated else []
     if sum(len(p) for p in found.body) < _MIN_BODY_CHARS:
         flags.append("no_article")
-    language_sample = "\n".join(found.body) or (found.title or "")
     return Extraction(
         title=found.title,
         standfirst=found.standfirst,
         authors=found.authors,
         published_at=found.published_at,
-        language=detect_language(language_sample),
+        language=language,
         publisher=None,
         body=found.body,
         lines_in=found.lines_in,

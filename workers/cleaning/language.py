@@ -13,6 +13,8 @@ from __future__ import annotations
 import logging
 import threading
 import unicodedata
+from collections.abc import Sequence
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -20,7 +22,7 @@ import numpy.typing as npt
 
 from workers.cleaning.pagetext import DIGIT_CHAR, WORD_CHAR, char_table, code_points
 
-__all__ = ["detect_language"]
+__all__ = ["detect_language", "detect_languages"]
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +31,7 @@ _MIN_LETTERS = 20
 _MAX_DEPTH = 16
 _lock = threading.Lock()
 _identifier: Any = None
+_FAILURES = (ValueError, RuntimeError, MemoryError, AttributeError, IndexError)
 _walker: _VectorWalker | None = None
 
 
@@ -43,19 +46,35 @@ class _VectorWalker:
         self.depth = _automaton_depth(self.nextmove, self.rowbase)
 
     def feature_counts(self, data: bytes) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-        letters = np.frombuffer(data, dtype=np.uint8).astype(np.int64)
+        """The model's features found in ``data`` (ascending) and how often each occurs."""
+        return self.feature_counts_many([data])[0]
+
+    def feature_counts_many(
+        self, samples: Sequence[bytes]
+    ) -> list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]]:
+        """``feature_counts`` of every sample, walked together: a position only looks back as far as
+        its own sample's start."""
+        sizes = np.fromiter(map(len, samples), dtype=np.int64, count=len(samples))
+        letters = np.frombuffer(b"".join(samples), dtype=np.uint8).astype(np.int64)
         n = letters.shape[0]
+        sample_of = np.repeat(np.arange(sizes.shape[0]), sizes)
+        starts = np.zeros(sizes.shape[0], dtype=np.int64)
+        np.cumsum(sizes[:-1], out=starts[1:])
+        local = np.arange(n) - starts.take(sample_of)
         state = np.zeros(n, dtype=np.int64)
         for back in range(self.depth - 1, -1, -1):
             if back == 0:
                 state = self.nextmove[self.rowbase[state] + letters].astype(np.int64)
             elif back < n:
                 part = state[back:]
-                state[back:] = self.nextmove[self.rowbase[part] + letters[:n - back]]
+                moved = self.nextmove[self.rowbase[part] + letters[:n - back]]
+                state[back:] = np.where(local[back:] >= back, moved, part)
         features = self.output[state]
-        features = features[features >= 0]
-        index, counts = np.unique(features, return_counts=True)
-        return index, counts
+        found = features >= 0
+        width = int(self.output.max()) + 1
+        keys, counts = np.unique(sample_of[found] * width + features[found], return_counts=True)
+        cuts = np.searchsorted(keys, np.arange(sizes.shape[0] + 1) * width).tolist()
+        return [(keys[lo:hi] % width, counts[lo:hi]) for lo, hi in pairwise(cuts)]
 
 
 def _automaton_depth(nextmove: npt.NDArray[np.uint32], rowbase: npt.NDArray[np.int64]) -> int:
@@ -91,13 +110,21 @@ def _load_identifier() -> Any:
     return _identifier
 
 
+def _sample_bytes(sample: str) -> bytes:
+    """The bytes py3langid classifies for ``sample``."""
+    text = sample.lower() if sample.isupper() else sample
+    return unicodedata.normalize("NFC", text).encode("utf8", errors="surrogatepass")
+
+
 def _classify(identifier: Any, sample: str) -> str:
     walker = _walker
     if walker is None:
         return str(identifier.classify(sample)[0])
-    text = sample.lower() if sample.isupper() else sample
-    data = unicodedata.normalize("NFC", text).encode("utf8", errors="surrogatepass")
-    index, counts = walker.feature_counts(data)
+    return _label(identifier, sample, *walker.feature_counts(_sample_bytes(sample)))
+
+
+def _label(identifier: Any, sample: str, index: npt.NDArray[np.int64], counts: npt.NDArray[np.int64]) -> str:
+    """The language of ``sample`` from its feature counts (py3langid's scores)."""
     if index.size == 0:
         return str(identifier.classify(sample)[0])
     scores = np.log1p(counts.astype(np.float32)) @ identifier.nb_ptc[index] + identifier.nb_pc
@@ -120,7 +147,31 @@ def detect_language(text: str) -> str | None:
         return None
     try:
         code = _classify(_load_identifier(), sample)
-    except (ValueError, RuntimeError, MemoryError, AttributeError, IndexError):
+    except _FAILURES:
         logger.warning("language detection failed", exc_info=True)
         return None
     return code or None
+
+
+def detect_languages(texts: Sequence[str]) -> list[str | None]:
+    """``detect_language`` of every text; the samples are walked through the model together."""
+    samples = [text[:_SAMPLE_CHARS] for text in texts]
+    chosen = [k for k, sample in enumerate(samples) if _letter_count(sample[:400]) >= _MIN_LETTERS]
+    found: list[str | None] = [None] * len(texts)
+    if not chosen:
+        return found
+    identifier = _load_identifier()
+    walker = _walker
+    try:
+        counted = walker.feature_counts_many([_sample_bytes(samples[k]) for k in chosen]) if walker else None
+    except _FAILURES:
+        logger.warning("batched language detection failed; detecting one text at a time", exc_info=True)
+        counted = None
+    if counted is None:
+        return [detect_language(text) for text in texts]
+    for k, (index, counts) in zip(chosen, counted, strict=True):
+        try:
+            found[k] = _label(identifier, samples[k], index, counts) or None
+        except _FAILURES:
+            logger.warning("language detection failed", exc_info=True)
+    return found

@@ -21,6 +21,8 @@ import math
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -36,12 +38,16 @@ from workers.cleaning.pagetext import (
     TERMINAL_CHAR,
     UPPER_CHAR,
     YOU,
+    PageBatch,
     PageText,
     char_table,
     page_text,
 )
 
-__all__ = ["FEATURE_NAMES", "context_features", "line_features", "score_lines"]
+__all__ = [
+    "FEATURE_NAMES", "LineContext", "batch_line_features", "context_features", "line_features", "score_batch",
+    "score_lines",
+]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -122,6 +128,20 @@ class _DateLines:
         return found
 
 
+@dataclass(frozen=True, slots=True)
+class LineContext:
+    """What ``line_features`` needs to know about one page besides its lines: the headline block found
+    above the body, whether the script writes words without spaces, and the page's own callbacks."""
+
+    header_end: int
+    date_index: int | None
+    byline_index: int | None
+    date_lines: Callable[[int], bool]
+    title_index: int | None = None
+    cjk: bool = False
+    is_known_boilerplate: Callable[[str], bool] | None = None
+
+
 def line_features(
     lines: Sequence[str],
     *,
@@ -136,32 +156,90 @@ def line_features(
 ) -> FloatArray:
     """Per-line feature matrix (lines x FEATURE_NAMES) for one page, computed column by column over
     the whole page (see ``pagetext``); tests pin it to the per-line definition."""
-    n = len(lines)
-    if n == 0:
+    if not lines:
         return np.zeros((0, _N_BASE))
     text = signals if signals is not None else page_text(lines)
-    if date_lines is None:
-        date_lines = _DateLines(lines, text)
+    context = LineContext(
+        header_end=header_end, date_index=date_index, byline_index=byline_index,
+        date_lines=date_lines if date_lines is not None else _DateLines(lines, text),
+        title_index=title_index, cjk=cjk, is_known_boilerplate=is_known_boilerplate,
+    )
+    return batch_line_features(PageBatch(text, [0, len(lines)], [text]), [context])
+
+
+class _Pages:
+    """Where each line of a batch sits: its page (among the pages with lines), the page's first line
+    and size, and the line's index in its page; ``spread`` gives every line a per-page value."""
+
+    def __init__(self, bounds: Sequence[int]) -> None:
+        edges = np.asarray(bounds, dtype=np.int64)
+        sizes = np.diff(edges)
+        self.kept = np.flatnonzero(sizes).tolist()
+        """The pages that have lines (in batch order)."""
+        self.starts = edges[:-1][sizes > 0]
+        self.sizes = sizes[sizes > 0]
+        self.page = np.repeat(np.arange(self.sizes.shape[0]), self.sizes)
+        self.first = self.starts.take(self.page)
+        self.n = self.sizes.take(self.page)
+        self.index = np.arange(self.page.shape[0]) - self.first
+
+    def spread(self, values: Sequence[int] | npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        """Per-page values (one per page with lines) repeated for every line of the page."""
+        return np.asarray(values, dtype=np.int64).take(self.page)
+
+    def shifted(self, values: npt.NDArray[Any], shift: int) -> FloatArray:
+        """Each line's value of the line ``shift`` lines further down its page (0.0 past the page's edges)."""
+        total = values.shape[0]
+        out = np.zeros(total)
+        if shift >= 0:
+            out[:total - shift] = values[shift:]
+        else:
+            out[-shift:] = values[:total + shift]
+        out[(self.index + shift < 0) | (self.index + shift >= self.n)] = 0.0
+        return out
+
+    def reduce(self, ufunc: np.ufunc, values: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        """``ufunc`` reduced over each page's lines (one value per page with lines)."""
+        return np.asarray(ufunc.reduceat(values, self.starts), dtype=np.int64)
+
+
+def batch_line_features(batch: PageBatch, contexts: Sequence[LineContext]) -> FloatArray:
+    """``line_features`` of every page of ``batch`` (``contexts[k]`` describes page ``k``), stacked: page
+    ``k`` is rows ``batch.bounds[k]:batch.bounds[k + 1]``. Columns are computed over all lines at once;
+    nothing crosses a page boundary (windows, neighbours and runs stop at the page's edges)."""
+    text = batch.whole
+    lines = text.lines
+    total = len(lines)
+    if total == 0:
+        return np.zeros((0, _N_BASE))
+    pages = _Pages(batch.bounds)
+    kept = [contexts[k] for k in pages.kept]
+    kept_text = [batch.pages[k] for k in pages.kept]
+    index, n, first_line = pages.index, pages.n, pages.first
     col = _COLUMN
     wc = text.words
     chars = text.lengths
-    ew = np.maximum(wc, chars // 3) if cjk else wc
+    cjk = pages.spread([c.cjk for c in kept]) != 0
+    ew = np.where(cjk, np.maximum(wc, chars // 3), wc)
     table = char_table()
     last, first = text.last_cp, text.first_cp
     last_class, first_class = table[last], table[first]
     terminal = (last_class & TERMINAL_CHAR) != 0
     prose = (ew >= 15) | ((ew >= 5) & terminal)
-    longest = int(ew[prose].max()) if prose.any() else 0
-    long_enough = min(20, max(10, longest // 2))
-    long_idx = np.flatnonzero(prose & (ew >= long_enough))
-    after = long_idx[long_idx > header_end]
-    first_main = int(after[0]) if after.shape[0] else (int(long_idx[0]) if long_idx.shape[0] else n)
-    last_main = int(long_idx[-1]) if long_idx.shape[0] else -1
-    index = np.arange(n)
-    prose_prefix = np.zeros(n + 1, dtype=np.int64)
+    # The main run of long paragraphs: the first long line below the headline block (or the first
+    # at all) down to the last one; "long" is relative to the page's longest paragraph.
+    longest = pages.reduce(np.maximum, np.where(prose, ew, 0))
+    is_long = prose & (ew >= pages.spread(np.minimum(20, np.maximum(10, longest // 2))))
+    header_end = pages.spread([c.header_end for c in kept])
+    first_long = pages.reduce(np.minimum, np.where(is_long, index, total))
+    first_after = pages.reduce(np.minimum, np.where(is_long & (index > header_end), index, total))
+    first_main_of = np.where(first_after < total, first_after, np.where(first_long < total, first_long, pages.sizes))
+    first_main = pages.spread(first_main_of)
+    last_main = pages.spread(pages.reduce(np.maximum, np.where(is_long, index, -1)))
+    prose_prefix = np.zeros(total + 1, dtype=np.int64)
     np.cumsum(prose, out=prose_prefix[1:])
 
-    m = np.empty((n, _N_BASE), dtype=np.float64)
+    m = np.empty((total, _N_BASE), dtype=np.float64)
     m[:, col["bias"]] = 1.0
     log_ew = _log1p(ew)
     m[:, col["log_words"]] = log_ew
@@ -178,11 +256,11 @@ def line_features(
     m[:, col["titlecase_ratio"]] = caps_ratio
     m[:, col["digit_ratio"]] = text.digits / chars
     m[:, col["phrase"]] = text.phrase
-    short_nav = np.zeros(n)
-    maybe_nav = wc <= 4
-    if not text.special_case_folding:
-        # The pattern is a few navigation words between non-word characters: every token is one of them.
-        maybe_nav &= (text.lower_words > 0) & (text.nav_words == text.lower_words)
+    short_nav = np.zeros(total)
+    # The pattern is a few navigation words between non-word characters: every token is one of them
+    # (told from the lower-cased tokens unless the page has special case folding).
+    folding = pages.spread([t.special_case_folding for t in kept_text]) != 0
+    maybe_nav = (wc <= 4) & (folding | ((text.lower_words > 0) & (text.nav_words == text.lower_words)))
     for i in np.flatnonzero(maybe_nav).tolist():
         short_nav[i] = BOILERPLATE_SHORT_RE.match(lines[i]) is not None
     m[:, col["short_nav"]] = short_nav
@@ -191,106 +269,110 @@ def line_features(
     m[:, col["promo"]] = promo
     m[:, col["you"]] = text.has(YOU)
     m[:, col["we"]] = text.we_words >= 2
-    flags = np.zeros(n)
+    flags = np.zeros(total)
     for i in sorted({i for c in _SEPARATOR_CHARS for i in text.lines_with(c)}):
         flags[i] = _SEPARATOR_RE.search(lines[i]) is not None
     m[:, col["separator"]] = flags
-    flags = np.zeros(n)
+    flags = np.zeros(total)
     for i in sorted({i for c in _URL_NEEDLES for i in text.lines_with(c, lower=True)}):
         flags[i] = _URL_RE.search(lines[i]) is not None
     m[:, col["url"]] = flags
-    flags = np.zeros(n)
+    flags = np.zeros(total)
     lower_lines = text.lower_lines
     for i in np.flatnonzero(text.has(CAPTION)).tolist():
         flags[i] = _CAPTION_LOWER_RE.search(lower_lines[i]) is not None
     m[:, col["caption"]] = flags
     m[:, col["comma_ratio"]] = text.commas / (wc + 1)
     m[:, col["stop_ratio"]] = np.where(has_words, text.stopwords / safe_wc, 0.0)
-    m[:, col["all_upper"]] = np.fromiter(map(str.isupper, lines), dtype=bool, count=n) & (chars > 3)
+    m[:, col["all_upper"]] = np.fromiter(map(str.isupper, lines), dtype=bool, count=total) & (chars > 3)
     m[:, col["ends_colon"]] = last == 58
     m[:, col["position"]] = index / n
     m[:, col["in_header"]] = index <= header_end
     m[:, col["after_header"]] = (index > header_end) & (header_end >= 0)
     m[:, col["first_after_header"]] = index == header_end + 1
-    m[:, col["date_like"]] = (np.abs(index - date_index) <= 1) if date_index is not None else 0.0
-    m[:, col["byline_like"]] = (index == byline_index) if byline_index is not None else 0.0
-    if len(set(lines)) == n:
-        m[:, col["repeated"]] = 0.0
-    else:
-        counts = Counter(lines)
-        m[:, col["repeated"]] = [counts[line] > 1 for line in lines]
+    for name, at, near in (("date_like", [c.date_index for c in kept], 1),
+                           ("byline_like", [c.byline_index for c in kept], 0)):
+        found = pages.spread([-1 if i is None else i for i in at])
+        m[:, col[name]] = (found >= 0) & (np.abs(index - found) <= near)
     m[:, col["before_main"]] = index < first_main
     m[:, col["after_main"]] = index > last_main
     m[:, col["in_main"]] = (index >= first_main) & (index <= last_main)
     for radius, name in ((3, "dens3"), (8, "dens8")):
         lo = np.maximum(index - radius, 0)
         hi = np.minimum(index + radius + 1, n)
-        m[:, col[name]] = (prose_prefix[hi] - prose_prefix[lo]) / (hi - lo)
-    prev_prose = np.zeros(n)
-    prev_prose[1:] = prose[:-1]
-    m[:, col["prev_prose"]] = prev_prose
-    next_prose = np.zeros(n)
-    next_prose[:-1] = prose[1:]
-    m[:, col["next_prose"]] = next_prose
-    prev_words = np.zeros(n)
-    prev_words[1:] = log_ew[:-1]
-    m[:, col["prev_words"]] = prev_words
-    next_words = np.zeros(n)
-    next_words[:-1] = log_ew[1:]
-    m[:, col["next_words"]] = next_words
+        m[:, col[name]] = (prose_prefix[first_line + hi] - prose_prefix[first_line + lo]) / (hi - lo)
+    for name, values in (("prose", prose), ("words", log_ew)):
+        m[:, col[f"prev_{name}"]] = pages.shifted(values, -1)
+        m[:, col[f"next_{name}"]] = pages.shifted(values, 1)
     m[:, col["headlineish"]] = has_words & (wc >= 3) & (wc <= 14) & ~terminal & (caps_ratio >= 0.6)
-    if is_known_boilerplate is not None:
-        m[:, col["known_bp"]] = [bool(is_known_boilerplate(line)) for line in lines]
-    else:
-        m[:, col["known_bp"]] = 0.0
-    # Distance (in lines) to the nearest prose line on either side.
-    seen_before = np.maximum.accumulate(np.where(prose, index, -n))
-    seen_after = np.minimum.accumulate(np.where(prose, index, 2 * n)[::-1])[::-1]
-    gap = np.minimum(index - seen_before, seen_after - index)
+    # Distance (in lines) to the nearest prose line on either side; a page without one on a side
+    # counts the distance to a line n before its start (or n after its end).
+    line = np.arange(total)
+    seen_before = np.maximum.accumulate(np.where(prose, line, -1))
+    seen_after = np.minimum.accumulate(np.where(prose, line, total)[::-1])[::-1]
+    gap = np.minimum(np.where(seen_before >= first_line, line - seen_before, index + n),
+                     np.where(seen_after < first_line + n, seen_after - line, 2 * n - index))
     m[:, col["gap_to_prose"]] = np.minimum(gap, 10) / 10.0
     # Runs of consecutive non-prose lines (navigation, link lists, tables, short list items).
     other = ~prose
-    change = np.ones(n, dtype=bool)
+    change = np.ones(total, dtype=bool)
     change[1:] = other[1:] != other[:-1]
+    change[pages.starts] = True
     run_start = np.flatnonzero(change)
-    run_end = np.append(run_start[1:], n)
+    run_end = np.append(run_start[1:], total)
     run_id = np.cumsum(change) - 1
     run_len = np.where(other, (run_end - run_start)[run_id], 0)
-    run_flanked = other & ((run_start > 0) & (run_end < n))[run_id]
-    comment_head = np.zeros(n, dtype=bool)
+    run_page_end = first_line.take(run_start) + n.take(run_start)
+    run_flanked = other & ((run_start > first_line.take(run_start)) & (run_end < run_page_end))[run_id]
+    comment_head = np.zeros(total, dtype=bool)
     for i in np.flatnonzero(text.has(COMMENT) & (chars <= 90)).tolist():
         comment_head[i] = _COMMENT_HEAD_LOWER_RE.search(lower_lines[i]) is not None
     m[:, col["comment_head"]] = comment_head
-    first_comment = n
-    if first_main < n:
-        heads = np.flatnonzero(comment_head[first_main:])
-        first_comment = first_main + int(heads[0]) if heads.shape[0] else n
-    m[:, col["after_comments"]] = index > first_comment
-    date_any = np.zeros(n)
-    maybe_date = (ew <= 14) & ((text.digits > 0) | text.has(AGO))
-    for i in np.flatnonzero(maybe_date).tolist():
-        date_any[i] = date_lines(i)
+    first_comment = pages.reduce(np.minimum, np.where(comment_head & (index >= first_main), index, n))
+    m[:, col["after_comments"]] = index > pages.spread(first_comment)
+    date_any = np.zeros(total)
+    maybe_date = np.flatnonzero((ew <= 14) & ((text.digits > 0) | text.has(AGO)))
+    for i, page, at in zip(maybe_date.tolist(), pages.page.take(maybe_date).tolist(),
+                           index.take(maybe_date).tolist(), strict=True):
+        date_any[i] = kept[page].date_lines(at)
     m[:, col["date_any"]] = date_any
     m[:, col["run_short"]] = _log1p(run_len)
     m[:, col["run_flanked"]] = run_flanked & (run_len <= 12)
+    end_marker = pages.sizes.tolist()
+    marked: set[int] = set()
+    maybe_end = np.flatnonzero((ew <= 6) & (index > first_main))
+    for i, page, at in zip(maybe_end.tolist(), pages.page.take(maybe_end).tolist(),
+                           index.take(maybe_end).tolist(), strict=True):
+        if page not in marked and _END_MARKER_RE.match(lines[i]):
+            end_marker[page] = at
+            marked.add(page)
+    m[:, col["after_end_marker"]] = index > pages.spread(end_marker)
+    # Self-promotion in the neighbourhood (donation appeals come in blocks).
+    m[:, col["promo_near"]] = np.maximum.reduce([pages.shifted(promo, shift) for shift in range(-2, 3)])
+    for page, (lo, context, page_text_) in enumerate(zip(pages.starts.tolist(), kept, kept_text, strict=True)):
+        _page_columns(m[lo:lo + int(pages.sizes[page])], page_text_, context)
+    return m
+
+
+def _page_columns(m: FloatArray, text: PageText, context: LineContext) -> None:
+    """The columns that look at a page's lines as a whole: repeats, known boilerplate, title repeats."""
+    col = _COLUMN
+    lines = text.lines
+    n = len(lines)
+    if len(set(lines)) == n:
+        m[:, col["repeated"]] = 0.0
+    else:
+        counts = Counter(lines)
+        m[:, col["repeated"]] = [counts[line] > 1 for line in lines]
+    known = context.is_known_boilerplate
+    m[:, col["known_bp"]] = 0.0 if known is None else [bool(known(line)) for line in lines]
     repeat = np.zeros(n)
+    title_index = context.title_index
     title_line = lines[title_index] if title_index is not None and 0 <= title_index < n else None
     if title_line is not None and len(title_line) >= 20:
         for i in text.lines_with(title_line):
             repeat[i] = i != title_index and title_line in lines[i]
     m[:, col["title_repeat"]] = repeat
-    end_marker = n
-    if first_main < n:
-        for i in np.flatnonzero(ew[first_main + 1:] <= 6).tolist():
-            if _END_MARKER_RE.match(lines[first_main + 1 + i]):
-                end_marker = first_main + 1 + i
-                break
-    m[:, col["after_end_marker"]] = index > end_marker
-    # Self-promotion in the neighbourhood (donation appeals come in blocks).
-    padded = np.zeros(n + 4)
-    padded[2:2 + n] = promo
-    m[:, col["promo_near"]] = np.maximum.reduce([padded[k:k + n] for k in range(5)])
-    return m
 
 
 def _group_mean(probabilities: FloatArray, groups: npt.NDArray[np.int64]) -> FloatArray:
@@ -303,24 +385,31 @@ def context_features(probabilities: FloatArray, groups: Sequence[npt.NDArray[np.
     """Layer-2 context: neighbours' layer-1 probabilities and window means (lines x 8), plus the
     mean probability of the lines sharing each grouping (HTML: same container / same grandparent)."""
     n = probabilities.shape[0]
-    padded = np.zeros(n + 10)
-    padded[5:5 + n] = probabilities
-    cumulative = np.zeros(n + 11)
-    np.cumsum(padded, out=cumulative[1:])
     out = np.empty((n, 8 + len(groups)))
-    before, after = padded[4:4 + n], padded[6:6 + n]
-    out[:, 0] = before
-    out[:, 1] = after
-    out[:, 2] = padded[3:3 + n]
-    out[:, 3] = padded[7:7 + n]
-    for column, radius in ((4, 2), (5, 5)):
-        total = cumulative[5 + radius + 1:5 + radius + 1 + n] - cumulative[5 - radius:5 - radius + n]
-        out[:, column] = total / (2 * radius + 1)
-    np.maximum(before, after, out=out[:, 6])
-    np.minimum(before, after, out=out[:, 7])
+    _page_context(probabilities, _Pages([0, n]), out)
     for k, g in enumerate(groups):
         out[:, 8 + k] = _group_mean(probabilities, g)
     return out
+
+
+def _page_context(probabilities: FloatArray, pages: _Pages, out: FloatArray) -> None:
+    """The 8 neighbourhood columns of ``context_features`` for every page of a batch, into ``out``."""
+    before, after = pages.shifted(probabilities, -1), pages.shifted(probabilities, 1)
+    out[:, 0] = before
+    out[:, 1] = after
+    out[:, 2] = pages.shifted(probabilities, -2)
+    out[:, 3] = pages.shifted(probabilities, 2)
+    # Window means from each page's own running sum (summed page by page: the same rounding as one page).
+    for lo, n in zip(pages.starts.tolist(), pages.sizes.tolist(), strict=True):
+        padded = np.zeros(n + 10)
+        padded[5:5 + n] = probabilities[lo:lo + n]
+        cumulative = np.zeros(n + 11)
+        np.cumsum(padded, out=cumulative[1:])
+        for column, radius in ((4, 2), (5, 5)):
+            total = cumulative[5 + radius + 1:5 + radius + 1 + n] - cumulative[5 - radius:5 - radius + n]
+            out[lo:lo + n, column] = total / (2 * radius + 1)
+    np.maximum(before, after, out=out[:, 6])
+    np.minimum(before, after, out=out[:, 7])
 
 
 def _sigmoid(x: FloatArray) -> FloatArray:
@@ -335,3 +424,18 @@ def score_lines(features: FloatArray, layer1: FloatArray, layer2: FloatArray,
     first = _sigmoid(features @ layer1)
     stacked = np.hstack([features, context_features(first, groups)])
     return _sigmoid(stacked @ layer2)
+
+
+def score_batch(features: FloatArray, bounds: Sequence[int], layer1: FloatArray, layer2: FloatArray) -> FloatArray:
+    """``score_lines`` of every page of a batch (page ``k`` is rows ``bounds[k]:bounds[k + 1]`` of
+    ``features``), stacked the same way. The products with the weights are taken page by page, so every
+    value is the one ``score_lines`` gives for the page alone."""
+    if features.shape[0] == 0:
+        return np.zeros(0)
+    pages = _Pages(bounds)
+    spans = [(lo, lo + n) for lo, n in zip(pages.starts.tolist(), pages.sizes.tolist(), strict=True)]
+    first = _sigmoid(np.concatenate([features[lo:hi] @ layer1 for lo, hi in spans]))
+    stacked = np.empty((features.shape[0], features.shape[1] + 8))
+    stacked[:, :features.shape[1]] = features
+    _page_context(first, pages, stacked[:, features.shape[1]:])
+    return _sigmoid(np.concatenate([stacked[lo:hi] @ layer2 for lo, hi in spans]))

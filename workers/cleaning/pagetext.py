@@ -23,6 +23,7 @@ import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from re import _constants as sre_constants  # type: ignore[attr-defined]
 from re import _parser as sre_parser  # type: ignore[attr-defined]
 from typing import Any
@@ -37,7 +38,7 @@ from workers.cleaning.boilerplate import (
     SELF_PROMO_LOWER_RE,
 )
 
-__all__ = ["PageText", "char_table", "code_points", "page_text"]
+__all__ = ["PageBatch", "PageText", "char_table", "code_points", "page_batch", "page_text"]
 
 IntArray = npt.NDArray[np.int64]
 
@@ -439,8 +440,9 @@ def _phrase_flags(text: PageText, gate: npt.NDArray[np.bool_], whole: list[int],
     return phrase
 
 
-def page_text(lines: Sequence[str]) -> PageText:
-    """Counts and vocabulary flags for every line of a page (lines non-empty)."""
+def _whole_text(lines: Sequence[str]) -> PageText:
+    """``page_text`` of ``lines`` taken as one page, except that ``byline_starts`` is always filled (callers
+    clear it for pages with ``special_case_folding``)."""
     n = len(lines)
     table = char_table()
     vocabulary = _vocabulary()
@@ -495,12 +497,10 @@ def page_text(lines: Sequence[str]) -> PageText:
     date_hint = np.zeros(n, dtype=bool)
     date_hint[lower_line_of_char[:-1][hinted]] = True
     special_case_folding = any(c in joined for c in _SPECIAL_FOLDING)
-    byline_starts: set[int] | None = None
-    if not special_case_folding:
-        first = np.ones(ltok.line.shape[0], dtype=bool)
-        first[1:] = ltok.line[1:] != ltok.line[:-1]
-        first &= ((bits & BYLINE) != 0) & (ltok.start == lower_offsets.take(ltok.line))
-        byline_starts = set(ltok.line[first].tolist())
+    first = np.ones(ltok.line.shape[0], dtype=bool)
+    first[1:] = ltok.line[1:] != ltok.line[:-1]
+    first &= ((bits & BYLINE) != 0) & (ltok.start == lower_offsets.take(ltok.line))
+    byline_starts: set[int] | None = set(ltok.line[first].tolist())
     text = PageText(
         lines=lines, lower_lines=lower_lines, lengths=lengths, words=words, capitalised=capitalised,
         digits=digits, commas=commas, first_cp=first_cp, last_cp=last_cp, stopwords=stopwords, we_words=we_words,
@@ -520,3 +520,64 @@ def page_text(lines: Sequence[str]) -> PageText:
         promo[i] = len(findall(lower_lines[i]))
     text.promo = promo
     return text
+
+
+def page_text(lines: Sequence[str]) -> PageText:
+    """Counts and vocabulary flags for every line of a page (lines non-empty)."""
+    return page_batch([lines]).pages[0]
+
+
+@dataclass(frozen=True, slots=True)
+class PageBatch:
+    """Several pages analysed at once: every line counted in one pass, then one ``PageText`` per page.
+
+    Nothing in a line's counts and flags depends on the other lines, so the lines of all pages are
+    joined and counted together (numpy's fixed costs are paid once per batch, not once per page); the
+    page-level fields (``special_case_folding``, ``byline_starts``, the joined texts) are per page.
+    """
+
+    whole: PageText
+    """Every line of the batch as one page; only its per-line fields are meaningful."""
+    bounds: list[int]
+    """Page ``k`` is lines ``bounds[k]:bounds[k + 1]`` of ``whole``."""
+    pages: list[PageText]
+
+
+def page_batch(pages: Sequence[Sequence[str]]) -> PageBatch:
+    """``page_text`` of every page (lines non-empty), computed over all their lines at once."""
+    whole = _whole_text(pages[0] if len(pages) == 1 else [line for page in pages for line in page])
+    bounds = [0]
+    for page in pages:
+        bounds.append(bounds[-1] + len(page))
+    if len(pages) == 1:
+        if whole.special_case_folding:
+            whole = _page_view(whole, 0, bounds[1], None)
+        return PageBatch(whole, bounds, [whole])
+    starts = np.array(sorted(whole.byline_starts or ()), dtype=np.int64)
+    cuts = np.searchsorted(starts, bounds).tolist()
+    views = [_page_view(whole, lo, hi, starts[cuts[k]:cuts[k + 1]] - lo)
+             for k, (lo, hi) in enumerate(pairwise(bounds))]
+    return PageBatch(whole, bounds, views)
+
+
+def _page_view(whole: PageText, lo: int, hi: int, byline_starts: IntArray | None) -> PageText:
+    """The ``PageText`` of lines ``lo:hi`` of ``whole`` (one page of a batch); ``byline_starts`` are the
+    page's byline lines (page indices), ignored when the page has ``special_case_folding``."""
+    if lo == hi:
+        return _whole_text([])
+    ends = (whole.offsets[hi] - 1, whole.lower_offsets[hi] - 1) if hi < len(whole.lines) else (
+        len(whole.joined), len(whole.lower_joined))
+    joined = whole.joined[whole.offsets[lo]:ends[0]]
+    lower_joined = whole.lower_joined[whole.lower_offsets[lo]:ends[1]]
+    folding = any(c in joined for c in _SPECIAL_FOLDING)
+    return PageText(
+        lines=whole.lines[lo:hi], lower_lines=whole.lower_lines[lo:hi], lengths=whole.lengths[lo:hi],
+        words=whole.words[lo:hi], capitalised=whole.capitalised[lo:hi], digits=whole.digits[lo:hi],
+        commas=whole.commas[lo:hi], first_cp=whole.first_cp[lo:hi], last_cp=whole.last_cp[lo:hi],
+        stopwords=whole.stopwords[lo:hi], we_words=whole.we_words[lo:hi], lower_words=whole.lower_words[lo:hi],
+        nav_words=whole.nav_words[lo:hi], special_case_folding=folding, date_hint=whole.date_hint[lo:hi],
+        byline_starts=None if folding or byline_starts is None else set(byline_starts.tolist()),
+        token_bits=whole.token_bits[lo:hi], phrase=whole.phrase[lo:hi], promo=whole.promo[lo:hi],
+        joined=joined, offsets=whole.offsets[lo:hi] - whole.offsets[lo], lower_joined=lower_joined,
+        lower_offsets=whole.lower_offsets[lo:hi] - whole.lower_offsets[lo],
+    )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Container, Sequence
+from collections.abc import Callable, Container, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -16,10 +16,13 @@ from workers.cleaning.boilerplate import (
 from workers.cleaning.byline import parse_byline
 from workers.cleaning.dates import parse_date_text
 from workers.cleaning.line_weights import BODY_THRESHOLD, LAYER1_WEIGHTS, LAYER2_WEIGHTS
-from workers.cleaning.linemodel import FloatArray, _DateLines, line_features, score_lines
-from workers.cleaning.pagetext import WE, PageText, page_text
+from workers.cleaning.linemodel import FloatArray, LineContext, _DateLines, batch_line_features, score_batch
+from workers.cleaning.pagetext import WE, PageText, page_batch, page_text
 
-__all__ = ["PageLines", "TextArticle", "analyse_page", "body_indices", "extract_text_article", "split_lines"]
+__all__ = [
+    "BATCH_CHARS", "PageLines", "TextArticle", "TextPage", "analyse_page", "analyse_pages", "body_indices",
+    "extract_text_article", "extract_text_articles", "split_lines",
+]
 
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\ufeff\ufffd]")
 _LINE_SPLIT_RE = re.compile(r"\r\n|\r|\n|\u2028|\u2029")
@@ -30,6 +33,8 @@ _TERMINAL = frozenset(".!?\"”’'):;…»」。！？")
 
 MAX_LINES = 5000
 """Lines beyond this are not examined (flag ``truncated``); no real article is that long."""
+BATCH_CHARS = 250_000
+"""Pages are analysed together until their lines hold this many characters (a larger page on its own)."""
 _HEADER_SCAN_FRACTION = 0.6
 _HEADER_SCAN_MIN = 40
 
@@ -174,6 +179,26 @@ class PageLines:
     signals: PageText | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class TextPage:
+    """One plain-text page to analyse, with what is known about it."""
+
+    text: str
+    fetched_at: datetime | None = None
+    is_known_boilerplate: Callable[[str], bool] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Analysed:
+    """Pages analysed together: their ``PageLines`` and their features stacked (page ``k`` is rows
+    ``bounds[k]:bounds[k + 1]``; each page's ``features`` is a view of those rows)."""
+
+    sources: Sequence[TextPage]
+    pages: list[PageLines]
+    features: FloatArray
+    bounds: list[int]
+
+
 def analyse_page(
     text: str,
     *,
@@ -181,24 +206,49 @@ def analyse_page(
     is_known_boilerplate: Callable[[str], bool] | None = None,
 ) -> PageLines:
     """Split ``text`` into lines, find the headline block and compute the line features."""
-    lines = split_lines(text)[:MAX_LINES]
-    signals = page_text(lines)
-    date_lines = _DateLines(lines, signals)
-    header = _find_header(lines, signals.words.tolist(), fetched_at, date_lines,
-                          signals.byline_starts) if lines else _Header()
-    header_end = header.last_index()
-    features = line_features(
-        lines,
-        header_end=header_end,
-        date_index=header.date,
-        byline_index=header.byline,
-        title_index=header.title,
-        cjk=_is_cjk_text(lines),
-        is_known_boilerplate=is_known_boilerplate,
-        signals=signals,
-        date_lines=date_lines,
-    )
-    return PageLines(lines=lines, header=header, header_end=header_end, features=features, signals=signals)
+    return analyse_pages([TextPage(text, fetched_at, is_known_boilerplate)])[0]
+
+
+def analyse_pages(pages: Sequence[TextPage]) -> list[PageLines]:
+    """``analyse_page`` of every page, computed in batches of pages (same results, less overhead)."""
+    return [page for analysed in _analyse_batches(pages) for page in analysed.pages]
+
+
+def _analyse_batches(pages: Sequence[TextPage]) -> Iterator[_Analysed]:
+    """Pages analysed in batches of at most ``BATCH_CHARS`` characters of lines (a larger page alone), so
+    the working memory of a batch stays that of a page of bounded size."""
+    split = [split_lines(page.text)[:MAX_LINES] for page in pages]
+    lo = 0
+    while lo < len(pages):
+        hi, size = lo + 1, sum(map(len, split[lo]))
+        while hi < len(pages) and size + (more := sum(map(len, split[hi]))) <= BATCH_CHARS:
+            hi, size = hi + 1, size + more
+        yield _analyse_batch(pages[lo:hi], split[lo:hi])
+        lo = hi
+
+
+def _analyse_batch(pages: Sequence[TextPage], split: list[list[str]]) -> _Analysed:
+    batch = page_batch(split)
+    headers: list[_Header] = []
+    contexts: list[LineContext] = []
+    for page, lines, signals in zip(pages, split, batch.pages, strict=True):
+        date_lines = _DateLines(lines, signals)
+        header = _find_header(lines, signals.words.tolist(), page.fetched_at, date_lines,
+                              signals.byline_starts) if lines else _Header()
+        headers.append(header)
+        contexts.append(LineContext(
+            header_end=header.last_index(), date_index=header.date, byline_index=header.byline,
+            date_lines=date_lines, title_index=header.title, cjk=_is_cjk_text(lines),
+            is_known_boilerplate=page.is_known_boilerplate,
+        ))
+    features = batch_line_features(batch, contexts)
+    bounds = batch.bounds
+    analysed = [
+        PageLines(lines=lines, header=header, header_end=context.header_end,
+                  features=features[bounds[k]:bounds[k + 1]], signals=signals)
+        for k, (lines, header, context, signals) in enumerate(zip(split, headers, contexts, batch.pages, strict=True))
+    ]
+    return _Analysed(pages, analysed, features, bounds)
 
 
 def appeal_block_indices(lines: Sequence[str], signals: PageText | None = None) -> set[int]:
@@ -260,7 +310,25 @@ def extract_text_article(
     is_known_boilerplate: Callable[[str], bool] | None = None,
 ) -> TextArticle:
     """Split a plain-text page into header fields, body paragraphs and dropped boilerplate."""
-    page = analyse_page(text, fetched_at=fetched_at, is_known_boilerplate=is_known_boilerplate)
+    return extract_text_articles([TextPage(text, fetched_at, is_known_boilerplate)])[0]
+
+
+def extract_text_articles(pages: Sequence[TextPage]) -> list[TextArticle]:
+    """``extract_text_article`` of every page; the pages are analysed and scored in batches."""
+    articles: list[TextArticle] = []
+    for analysed in _analyse_batches(pages):
+        probabilities = score_batch(analysed.features, analysed.bounds, LAYER1_WEIGHTS, LAYER2_WEIGHTS)
+        bounds = analysed.bounds
+        articles.extend(
+            _article(page, probabilities[bounds[k]:bounds[k + 1]], source.is_known_boilerplate)
+            for k, (page, source) in enumerate(zip(analysed.pages, analysed.sources, strict=True))
+        )
+    return articles
+
+
+def _article(page: PageLines, probabilities: FloatArray,
+             is_known_boilerplate: Callable[[str], bool] | None) -> TextArticle:
+    """The article of an analysed page, given its lines' body probabilities."""
     lines = page.lines
     article = TextArticle(lines_in=len(lines), truncated=len(lines) >= MAX_LINES)
     if not lines:
@@ -272,7 +340,6 @@ def extract_text_article(
         article.title = lines[header.title]
     if header.standfirst is not None:
         article.standfirst = lines[header.standfirst]
-    probabilities = score_lines(page.features, LAYER1_WEIGHTS, LAYER2_WEIGHTS)
     article.body = [
         lines[i] for i in body_indices(page, probabilities)
         if is_known_boilerplate is None or not is_known_boilerplate(lines[i])

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import logging
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
-from workers.cleaning.extract import Extraction, extract_article
+from workers.cleaning.extract import ArticleInput, Extraction, extract_article, extract_articles
 from workers.dlq import Failure, SourceMessage, run_guarded
 from workers.records import SCHEMA_VERSION, decode_raw, parse_rfc3339, rfc3339, utcnow, validate
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,22 +50,40 @@ def build_clean_record(raw: Mapping[str, Any], extraction: Extraction) -> dict[s
     }
 
 
-def clean_raw(
-    raw: Mapping[str, Any],
-    *,
-    is_known_boilerplate: Callable[[str], bool] | None = None,
-) -> dict[str, Any]:
-    """Clean one decoded raw envelope into a validated ``article.clean`` record."""
-    extraction = extract_article(
+def _article_input(raw: Mapping[str, Any], is_known_boilerplate: Callable[[str], bool] | None) -> ArticleInput:
+    return ArticleInput(
         raw["content"],
         raw["content_type"],
         url=raw.get("url"),
         fetched_at=parse_rfc3339(raw.get("fetched_at")),
         is_known_boilerplate=is_known_boilerplate,
     )
+
+
+def _validated_record(raw: Mapping[str, Any], extraction: Extraction) -> dict[str, Any]:
     record = build_clean_record(raw, extraction)
     validate("clean", record)
     return record
+
+
+def clean_raw(
+    raw: Mapping[str, Any],
+    *,
+    is_known_boilerplate: Callable[[str], bool] | None = None,
+) -> dict[str, Any]:
+    """Clean one decoded raw envelope into a validated ``article.clean`` record."""
+    given = _article_input(raw, is_known_boilerplate)
+    extraction = extract_article(given.content, given.content_type, url=given.url, fetched_at=given.fetched_at,
+                                 is_known_boilerplate=is_known_boilerplate)
+    return _validated_record(raw, extraction)
+
+
+def _decode(message: SourceMessage, options: CleanOptions) -> dict[str, Any]:
+    return decode_raw(
+        message.value,
+        max_bytes=options.max_content_bytes,
+        headers={k.lower(): v for k, v in message.headers},
+    )
 
 
 def clean_article(
@@ -78,11 +100,7 @@ def clean_article(
 
     def _run() -> dict[str, Any]:
         nonlocal raw
-        raw = decode_raw(
-            message.value,
-            max_bytes=options.max_content_bytes,
-            headers={k.lower(): v for k, v in message.headers},
-        )
+        raw = _decode(message, options)
         return clean_raw(raw, is_known_boilerplate=is_known_boilerplate)
 
     outcome = run_guarded(_run)
@@ -90,3 +108,39 @@ def clean_article(
         return Failure(outcome.error, article_id=raw.get("id"))
     return outcome
 
+
+
+def clean_articles(
+    messages: Sequence[SourceMessage],
+    options: CleanOptions,
+    *,
+    is_known_boilerplate: Sequence[Callable[[str], bool] | None] | None = None,
+) -> list[dict[str, Any] | Failure]:
+    """``clean_article`` of every message (``is_known_boilerplate[k]`` is message ``k``'s check), with the
+    extraction of all decoded envelopes done as one batch (``extract_articles``): same records, less overhead.
+
+    Never raises: a message that cannot be decoded or cleaned gives its :class:`Failure`; should the batch
+    extraction itself fail, the messages are cleaned one by one so that one bad page cannot fail the others.
+    """
+    checks = list(is_known_boilerplate) if is_known_boilerplate is not None else [None] * len(messages)
+    outcomes: list[dict[str, Any] | Failure] = []
+    inputs: dict[int, tuple[dict[str, Any], ArticleInput]] = {}
+    for k, (message, check) in enumerate(zip(messages, checks, strict=True)):
+        decoded = run_guarded(partial(_decode, message, options))
+        if isinstance(decoded, Failure):
+            outcomes.append(decoded)
+            continue
+        prepared = run_guarded(partial(_article_input, decoded, check))
+        if isinstance(prepared, Failure):
+            outcomes.append(Failure(prepared.error, article_id=decoded.get("id")))
+            continue
+        inputs[k] = (decoded, prepared)
+        outcomes.append(decoded)  # replaced by its clean record below
+    extracted = run_guarded(partial(extract_articles, [given for _, given in inputs.values()]))
+    if isinstance(extracted, Failure):
+        logger.warning("batch extraction failed (%s); cleaning the batch one message at a time", extracted.error)
+        return [clean_article(m, options, is_known_boilerplate=c) for m, c in zip(messages, checks, strict=True)]
+    for (k, (raw, _)), extraction in zip(inputs.items(), extracted, strict=True):
+        outcome = run_guarded(partial(_validated_record, raw, extraction))
+        outcomes[k] = Failure(outcome.error, article_id=raw.get("id")) if isinstance(outcome, Failure) else outcome
+    return outcomes
