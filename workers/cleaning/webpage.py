@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -65,18 +66,31 @@ _POS_CLASS_RE = re.compile(
     re.IGNORECASE,
 )
 _NEG_ROLE = frozenset({"navigation", "banner", "contentinfo", "complementary", "search", "menu", "dialog"})
+_CAPTION_CLASS_RE = re.compile(
+    r"caption|credit|(?:^|\s)(?:photo|image|img|picture|figure|media)(?:[-_]+(?:text|desc|description|info|source))?"
+    r"(?=\s|$)",
+    re.IGNORECASE,
+)
+_HIDDEN_CLASS_RE = re.compile(
+    r"(?:^|\s)(?:hide|hidden|is-hidden|d-none|invisible|sr-only|visually-?hidden|screen-reader-text|offscreen|"
+    r"u-hidden)(?=\s|$)",
+    re.IGNORECASE,
+)
+# Page-level wrappers: their classes describe the page template, not the role of a block inside it.
+_WRAPPER_TAGS = frozenset({"html", "body", "article", "main"})
 
 DOM_FEATURE_NAMES: tuple[str, ...] = (
     "in_p", "in_li", "in_heading", "in_h1", "in_a_ratio", "in_nav", "in_footer", "in_header_tag", "in_aside",
     "in_form", "in_neg_class", "in_comment_class", "in_related_class", "in_pos_class", "in_article_tag",
     "in_main_tag", "in_figure", "in_blockquote", "in_table", "in_ld_body", "page_has_ld_body",
     "in_time", "pos_container_on_page", "in_best_container", "owner_vote_share",
+    "in_caption_class", "in_hidden_class", "container_link_density", "outer_link_density",
 )
 _N_DOM = len(DOM_FEATURE_NAMES)
 
 # Context bits carried down the tree.
 _P, _LI, _HEAD, _H1, _A, _NAV, _FOOT, _HDR, _ASIDE, _FORM, _NEG, _COMM, _REL, _POS, _ART, _MAIN, _FIG, _BQ, _TAB, \
-    _TIME = (1 << k for k in range(20))
+    _TIME, _CAPT, _HID = (1 << k for k in range(22))
 
 
 @dataclass(slots=True)
@@ -217,6 +231,36 @@ def read_page_metadata(root: etree._Element) -> PageMetadata:
     return meta
 
 
+def _name_bits(classes: str, ident: str, wrapper: bool) -> int:
+    """Context bits an element's class and id give. Pages repeat the same names, so short ones are
+    cached (long ones are not: the cache must not hold on to a hostile page's megabyte attributes)."""
+    if len(classes) + len(ident) <= 200:
+        return _cached_name_bits(classes, ident, wrapper)
+    return _compute_name_bits(classes, ident, wrapper)
+
+
+def _compute_name_bits(classes: str, ident: str, wrapper: bool) -> int:
+    bits = 0
+    names = classes + " " + ident
+    if _POS_CLASS_RE.search(names):
+        bits |= _POS
+    elif not wrapper and _NEG_CLASS_RE.search(names):
+        bits |= _NEG
+        if _COMMENT_CLASS_RE.search(names):
+            bits |= _COMM
+        if _RELATED_CLASS_RE.search(names):
+            bits |= _REL
+    if classes and not wrapper:
+        if _CAPTION_CLASS_RE.search(classes):
+            bits |= _CAPT
+        if _HIDDEN_CLASS_RE.search(classes):
+            bits |= _HID
+    return bits
+
+
+_cached_name_bits = lru_cache(maxsize=8192)(_compute_name_bits)
+
+
 def _own_bits(element: etree._Element, tag: str) -> int:
     bits = 0
     if tag == "p":
@@ -249,18 +293,15 @@ def _own_bits(element: etree._Element, tag: str) -> int:
         bits |= _TAB
     elif tag == "time":
         bits |= _TIME
-    names = (element.get("class") or "") + " " + (element.get("id") or "")
-    if len(names) > 1:
-        if _POS_CLASS_RE.search(names):
-            bits |= _POS
-        elif _NEG_CLASS_RE.search(names):
-            bits |= _NEG
-            if _COMMENT_CLASS_RE.search(names):
-                bits |= _COMM
-            if _RELATED_CLASS_RE.search(names):
-                bits |= _REL
+    if tag == "figcaption":
+        bits |= _CAPT
+    classes, ident = element.get("class"), element.get("id")
+    if classes or ident:
+        bits |= _name_bits(classes or "", ident or "", tag in _WRAPPER_TAGS)
     if element.get("itemprop") == "articleBody":
         bits |= _POS
+    if element.get("aria-hidden") == "true":
+        bits |= _HID
     role = element.get("role")
     if role and role.lower() in _NEG_ROLE:
         bits |= _NAV
@@ -361,32 +402,72 @@ def render_lines(root: etree._Element) -> RenderedPage:
     return RenderedPage(out.lines, out.owners, out.bits, out.link_ratio)
 
 
+_LI_VOTE = 0.5
+"""List items vote half: long <li> runs are more often teaser lists than article text."""
+_SIBLING_SHARE = 0.2
+"""Siblings of the best container (and repeated chunks beside its parent) scoring this share join it."""
+
+
+def _signature(element: etree._Element) -> tuple[Any, str | None]:
+    """Tag and class: how repeated chunks of one layout are recognised."""
+    return element.tag, element.get("class")
+
+
 def best_container_lines(rendered: RenderedPage) -> tuple[list[bool], list[float]]:
     """Readability-style main container: paragraphs vote for their parent (and half for the
-    grandparent) by length and commas; the best-scoring container, discounted by link density,
-    is the article. Returns per line: inside the best container, and the owner's vote share."""
+    grandparent) by length and commas (list items half); each container's score is discounted by the
+    link density of the lines it holds. The best one is the article, together with its siblings that
+    score at least a fifth as much and, for articles split into consecutive chunks, the repeats (same
+    tag and class) of its parent beside it. Returns per line: inside the article container, and the
+    owner's vote share."""
     scores: dict[etree._Element, float] = {}
+    chars: dict[etree._Element, float] = {}
+    linked: dict[etree._Element, float] = {}
     for line, owner, ratio in zip(rendered.lines, rendered.owners, rendered.link_ratio, strict=True):
-        if owner is None or len(line) < 25 or ratio > 0.5:
+        if owner is None:
             continue
-        vote = 1.0 + line.count(",") + line.count("，") + min(len(line) / 100.0, 3.0)
         parent = owner.getparent() if owner.tag in ("p", "li", "h2", "h3", "blockquote", "br") else owner
         if parent is None:
             continue
-        scores[parent] = scores.get(parent, 0.0) + vote
         grand = parent.getparent()
+        size = float(len(line))
+        for element in (parent, grand):
+            if element is not None:
+                chars[element] = chars.get(element, 0.0) + size
+                linked[element] = linked.get(element, 0.0) + size * ratio
+        if len(line) < 25 or ratio > 0.5:
+            continue
+        vote = 1.0 + line.count(",") + line.count("，") + min(len(line) / 100.0, 3.0)
+        if owner.tag == "li":
+            vote *= _LI_VOTE
+        scores[parent] = scores.get(parent, 0.0) + vote
         if grand is not None:
             scores[grand] = scores.get(grand, 0.0) + vote / 2
     n = len(rendered.lines)
     if not scores:
         return [False] * n, [0.0] * n
+    for element in scores:
+        scores[element] *= 1.0 - linked[element] / max(chars[element], 1.0)
     best = max(scores, key=scores.__getitem__)
     total = sum(scores.values()) or 1.0
+    roots = [best]
+    parent = best.getparent()
+    if parent is not None:
+        floor = scores[best] * _SIBLING_SHARE
+        roots.extend(s for s in parent if s is not best and scores.get(s, 0.0) >= floor)
+        # Chunked articles: the best container's parent repeated (same tag and class) beside it.
+        grand = parent.getparent()
+        if grand is not None:
+            signature = _signature(parent)
+            floor = scores.get(parent, 0.0) * _SIBLING_SHARE
+            roots.extend(s for s in grand if s is not parent and _signature(s) == signature
+                         and scores.get(s, 0.0) > floor)
     inside: set[etree._Element] = set()
-    for k, element in enumerate(best.iter()):
-        if k > _MAX_ELEMENTS:
-            break
-        inside.add(element)
+    for root in roots:
+        for element in root.iter():
+            if len(inside) > _MAX_ELEMENTS:
+                break
+            inside.add(element)
     share = [scores.get(o, 0.0) / total if o is not None else 0.0 for o in rendered.owners]
     return [o in inside for o in rendered.owners], share
 
@@ -404,11 +485,21 @@ def _container_groups(rendered: RenderedPage) -> tuple[npt.NDArray[np.int64], np
     return np.asarray(parents, dtype=np.int64), np.asarray(grands, dtype=np.int64)
 
 
-def _dom_features(rendered: RenderedPage, ld_body: str | None) -> FloatArray:
+def _group_link_density(lengths: FloatArray, link_chars: FloatArray, groups: npt.NDArray[np.int64]) -> FloatArray:
+    """Share of linked characters among all characters of the lines sharing each line's group."""
+    chars = np.bincount(groups, weights=lengths)
+    linked = np.bincount(groups, weights=link_chars)
+    return np.asarray(linked[groups] / np.maximum(chars[groups], 1.0), dtype=np.float64)
+
+
+def _dom_features(rendered: RenderedPage, ld_body: str | None,
+                  groups: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]) -> FloatArray:
     lines, bits, link_ratio = rendered.lines, rendered.bits, rendered.link_ratio
     in_best, share = best_container_lines(rendered)
     n = len(lines)
     matrix = np.zeros((n, _N_DOM))
+    lengths = np.fromiter((len(line) for line in lines), dtype=np.float64, count=n)
+    link_chars = lengths * np.asarray(link_ratio, dtype=np.float64)
     ld = _clean(ld_body) if ld_body else ""
     any_pos = any(b & _POS for b in bits)
     for i, b in enumerate(bits):
@@ -417,8 +508,11 @@ def _dom_features(rendered: RenderedPage, ld_body: str | None) -> FloatArray:
             b & _FOOT != 0, b & _HDR != 0, b & _ASIDE != 0, b & _FORM != 0, b & _NEG != 0, b & _COMM != 0,
             b & _REL != 0, b & _POS != 0, b & _ART != 0, b & _MAIN != 0, b & _FIG != 0, b & _BQ != 0,
             b & _TAB != 0, bool(ld) and len(lines[i]) >= 15 and lines[i] in ld, bool(ld), b & _TIME != 0,
-            any_pos, in_best[i], share[i],
+            any_pos, in_best[i], share[i], b & _CAPT != 0, b & _HID != 0, 0.0, 0.0,
         )
+    if n:
+        matrix[:, _N_DOM - 2] = _group_link_density(lengths, link_chars, groups[0])
+        matrix[:, _N_DOM - 1] = _group_link_density(lengths, link_chars, groups[1])
     return matrix
 
 
@@ -447,9 +541,10 @@ def analyse_html(
         title_index=header.title, cjk=_is_cjk_text(lines), is_known_boilerplate=is_known_boilerplate,
         signals=signals, date_lines=date_lines,
     )
-    features = np.hstack([text_features, _dom_features(rendered, metadata.article_body)])
+    groups = _container_groups(rendered)
+    features = np.hstack([text_features, _dom_features(rendered, metadata.article_body, groups)])
     page = PageLines(lines=lines, header=header, header_end=header.last_index(), features=features,
-                     groups=_container_groups(rendered), signals=signals)
+                     groups=groups, signals=signals)
     return HtmlPage(page=page, metadata=metadata, h1_index=h1_index)
 
 
