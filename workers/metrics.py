@@ -32,6 +32,12 @@ DEAD_LETTERED = Counter(
     ["stage", "error_type"],
     registry=REGISTRY,
 )
+DUPLICATES_SKIPPED = Counter(
+    "wirestream_duplicates_skipped",
+    "Records a stage skipped because it already delivered the same article with the same content.",
+    ["stage"],
+    registry=REGISTRY,
+)
 STAGE_SECONDS = Histogram(
     "wirestream_stage_seconds",
     "Seconds a stage spent on one batch, by phase (process = the stage function, deliver = produce + acks).",

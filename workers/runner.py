@@ -163,8 +163,14 @@ def build_worker(settings: Settings, stage: Stage) -> faust.Worker:
         metrics.MODEL_LOAD_SECONDS.labels(settings.model).set(tagger.load_seconds)
         log.info("loaded spaCy model %s in %.2fs (%s runtime)", settings.model, tagger.load_seconds,
                  settings.tag_runtime)
+        dedupe = None
+        if settings.dedupe_enabled:
+            from workers.dedupe import attach_deduplicator
+
+            # Salted with the model: switching models re-tags articles seen before.
+            dedupe = attach_deduplicator(app, settings.partitions, settings.dedupe_ids_per_partition, settings.model)
         # The child process ends with this one (the executor's exit handler; a closed pipe if killed).
-        register_tag_agent(app, topics, settings, tagger)
+        register_tag_agent(app, topics, settings, tagger, dedupe)
 
     for agent in app.agents.values():
         agent._on_error = exit_on_agent_crash

@@ -92,6 +92,12 @@ class Settings(BaseSettings):
     # multi-record batch wrongly, which silently truncates table recovery. Costs one round trip per write.
     learned_single_record_batches: bool = True
 
+    # --- deduplication (tag worker) --------------------------------------------------------------------------
+    # Skip an article already tagged with the same content (redelivered after a crash, or published twice).
+    dedupe_enabled: bool = True
+    # Recent articles remembered per input partition (rounded up to whole segments of 256; ~40 bytes each).
+    dedupe_ids_per_partition: int = Field(default=16_384, ge=256, le=10_000_000)
+
     @field_validator("broker")
     @classmethod
     def _check_broker(cls, value: str) -> str:

@@ -9,12 +9,14 @@ import time
 from collections import deque
 from collections.abc import Sequence
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 import faust
 
 from workers import metrics
 from workers.app import Topics
+from workers.dedupe import Deduplicator, Fingerprint
 from workers.delivery import deliver, source_message
 from workers.settings import Settings
 from workers.tagging.runtime import Recognition, Tagger
@@ -31,8 +33,13 @@ async def _finish_batch(
     tagger: Tagger,
     topics: Topics,
     settings: Settings,
+    claimed: Claims,
 ) -> None:
     """Wait for the model's answer and for the previous batch, assemble, deliver, await acks, release events.
+
+    ``claimed`` are the batch's fingerprints for deduplication: those whose article was delivered are
+    remembered (after the outputs' acks, before the events are released); dead-lettered ones are not, so a
+    replay after a fix is processed.
 
     Any failure here ends the worker with a non-zero exit: the batch's events were not released, so their
     offsets are not committed and the records are processed again after a restart.
@@ -53,6 +60,9 @@ async def _finish_batch(
             max_dlq_value_bytes=settings.dlq_max_value_bytes,
             fanout=(topics.entities, entity_records),
         )
+        if claimed.dedupe is not None:
+            delivered = {(m.partition, m.offset) for m, outcome in pairs if isinstance(outcome, dict)}
+            await claimed.dedupe.settle(claimed.fingerprints, delivered)
         for event in events:
             await stream.ack(event)
     except asyncio.CancelledError:
@@ -67,18 +77,59 @@ async def _finish_batch(
     done = time.perf_counter()
     metrics.STAGE_SECONDS.labels("tag", "process").observe(tagged - started)
     log.info(
-        "tagged batch of %d: %d out, %d dead-lettered; waited %.3fs for the model, %.3fs to assemble and deliver",
-        len(events), outputs, failures, tagged - started, done - tagged,
+        "tagged batch of %d: %d out, %d dead-lettered, %d duplicate(s) skipped; "
+        "waited %.3fs for the model, %.3fs to assemble and deliver",
+        len(events), outputs, failures, claimed.skipped, tagged - started, done - tagged,
     )
 
 
-def register_tag_agent(app: faust.App, topics: Topics, settings: Settings, tagger: Tagger) -> Any:
+@dataclass(slots=True)
+class Claims:
+    """One batch's deduplication state: fingerprints to remember once delivered, and how many were skipped."""
+
+    dedupe: Deduplicator | None
+    fingerprints: dict[tuple[int, int], Fingerprint] = field(default_factory=dict)
+    skipped: int = 0
+
+
+def claim_batch(events: Sequence[faust.EventT], dedupe: Deduplicator | None) -> tuple[list[faust.EventT], Claims]:
+    """Split a batch into the events to tag and the duplicates to skip (logged and counted, acked with the batch)."""
+    claims = Claims(dedupe)
+    if dedupe is None:
+        return list(events), claims
+    fresh: list[faust.EventT] = []
+    for event in events:
+        msg = event.message
+        duplicate, found = dedupe.claim(msg.value if isinstance(msg.value, bytes) else None, msg.partition)
+        if duplicate:
+            claims.skipped += 1
+            metrics.DUPLICATES_SKIPPED.labels("tag").inc()
+            log.info("skipping a duplicate: this article was already tagged with the same content",
+                     extra={"article_id": _key_text(msg.key), "topic": msg.topic, "partition": msg.partition,
+                            "offset": msg.offset})
+            continue
+        if found is not None:
+            claims.fingerprints[(msg.partition, msg.offset)] = found
+        fresh.append(event)
+    return fresh, claims
+
+
+def _key_text(key: object) -> str | None:
+    if isinstance(key, bytes):
+        return key.decode("utf-8", "replace")
+    return None if key is None else str(key)
+
+
+def register_tag_agent(
+    app: faust.App, topics: Topics, settings: Settings, tagger: Tagger, dedupe: Deduplicator | None = None
+) -> Any:
     """Attach the tagging agent to ``app``: batches of ``settings.batch_size`` within ``batch_window_s``.
 
     The model never waits for the stream: each batch is queued on the tagger as soon as it is taken, while
     earlier batches are still being recognised, assembled and delivered (at most :data:`IN_FLIGHT` batches).
     Each event holds an extra reference until its batch's outputs are acknowledged, so its offset becomes
-    committable only then (at-least-once), and outputs keep input order.
+    committable only then (at-least-once), and outputs keep input order. With ``dedupe``, an article already
+    delivered with the same content (redelivered after a crash, or published twice) is skipped.
     """
 
     @app.agent(topics.clean, name="tag")
@@ -90,11 +141,12 @@ def register_tag_agent(app: faust.App, topics: Topics, settings: Settings, tagge
             async for events in source.take_events(settings.batch_size, within=settings.batch_window_s):
                 for event in events:
                     event.message.incref()  # held until this batch's outputs are acknowledged
-                recognising = asyncio.ensure_future(tagger.recognise([source_message(e) for e in events]))
+                fresh, claims = claim_batch(events, dedupe)
+                recognising = asyncio.ensure_future(tagger.recognise([source_message(e) for e in fresh]))
                 previous = in_flight[-1] if in_flight else None
                 in_flight.append(
                     asyncio.create_task(
-                        _finish_batch(previous, source, events, recognising, tagger, topics, settings)
+                        _finish_batch(previous, source, events, recognising, tagger, topics, settings, claims)
                     )
                 )
                 while len(in_flight) >= IN_FLIGHT or (in_flight and in_flight[0].done()):
