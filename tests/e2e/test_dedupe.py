@@ -92,7 +92,8 @@ def test_duplicates_are_skipped_across_a_kill(pipeline: Pipeline) -> None:
     # would be processed). A dead letter may be written twice for one input (at least once after the kill).
     dead = {(decode(r)["source"]["partition"], decode(r)["source"]["offset"]) for r in got[settings.topic_dlq]}
     assert len(dead) == 2, f"dead letters for {sorted(dead)}"
-    skipped = (pipeline.logs / "tag.log").read_text().count("skipping a duplicate")
-    skipped += (pipeline.logs / "tag-restarted.log").read_text().count("skipping a duplicate")
-    assert skipped == 5
+    # 2 before the kill, 3 after it (more if the restarted worker re-reads records from before its first commit).
+    before = (pipeline.logs / "tag.log").read_text().count("skipping a duplicate")
+    after = (pipeline.logs / "tag-restarted.log").read_text().count("skipping a duplicate")
+    assert before >= 2 and after >= 3, (before, after)
     assert pipeline.stop_all() == {"tag-restarted": 0}
