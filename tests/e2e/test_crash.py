@@ -266,7 +266,9 @@ async def crash_run(pipeline: Pipeline, *, articles: int, kills: int, seed: int,
     return tally, done
 
 
-def summarise(articles: int, run: str, tally: Tally, kills: list[Kill], seconds: float) -> tuple[str, set[str]]:
+def summarise(
+    articles: int, run: str, tally: Tally, kills: list[Kill], seconds: float, skipped: int = 0
+) -> tuple[str, set[str]]:
     expected = {f"{run}-{i:06d}" for i in range(articles)}
     missing = expected - set(tally.enriched)
     duplicates = sum(n - 1 for n in tally.enriched.values() if n > 1)
@@ -276,7 +278,8 @@ def summarise(articles: int, run: str, tally: Tally, kills: list[Kill], seconds:
         f"crash run seed={SEED}: {articles} articles sent, {len(kills)} kills [{kill_text}], "
         f"{len(expected) - len(missing)} arrived on enriched, {len(missing)} lost, "
         f"{duplicates} duplicate enriched records ({sum(1 for n in tally.enriched.values() if n > 1)} ids), "
-        f"{clean_dupes} duplicate clean records, {len(tally.dlq)} dead letters, {seconds:.0f}s"
+        f"{clean_dupes} duplicate clean records, {skipped} duplicates skipped by the tag worker's dedupe, "
+        f"{len(tally.dlq)} dead letters, {seconds:.0f}s"
     )
     return summary, missing
 
@@ -303,7 +306,9 @@ def test_kill_9_workers_at_random_points_loses_nothing(pipeline: Pipeline, recor
         tally, done = asyncio.run(crash_run(pipeline, articles=articles, kills=kills, seed=SEED, run=run))
     finally:
         leftovers = reap_orphans(done, wait=15.0)
-    summary, missing = summarise(articles, run, tally, done, time.monotonic() - started)
+    tag_log = pipeline.logs / "tag.log"
+    skipped = tag_log.read_text(errors="replace").count("skipping a duplicate") if tag_log.exists() else 0
+    summary, missing = summarise(articles, run, tally, done, time.monotonic() - started, skipped)
     log.warning("%s", summary)
     record_property("crash_summary", summary)
     record_property("duplicates", sum(n - 1 for n in tally.enriched.values() if n > 1))
