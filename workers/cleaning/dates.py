@@ -51,7 +51,28 @@ for _number, _names in _FOREIGN_MONTHS.items():
         _MONTHS.setdefault(_name, _number)
 _FOREIGN_ALT = "(?:" + "|".join(
     sorted((n for names in _FOREIGN_MONTHS.values() for n in names.split()), key=len, reverse=True)) + ")"
-_ANY_MONTH_ALT = f"(?:{_MONTH_ALT}|{_FOREIGN_ALT})"
+
+
+def _trie_alternation(words: list[str]) -> str:
+    """A regex matching exactly the strings of ``words``, factored by common prefixes so that the engine
+    tests each first character once instead of once per word. Whether some word matches is the same as
+    with a plain alternation, which one may differ: use it where that cannot matter (yes/no searches, or
+    a word that has to fill a whole word of the text)."""
+    heads: dict[str, list[str]] = {}
+    for word in words:
+        if word:
+            heads.setdefault(word[0], []).append(word[1:])
+    branches = [re.escape(head) + _trie_alternation(tails) for head, tails in sorted(heads.items())]
+    if not branches:
+        return ""
+    body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+    return f"(?:{body})?" if "" in words else body
+
+
+_FOREIGN_TRIE = "(?:" + _trie_alternation([n for names in _FOREIGN_MONTHS.values() for n in names.split()]) + ")"
+# Every month name (English and foreign). In the date patterns below a name is always a whole word
+# (a word boundary before it, a boundary or "."/whitespace after), so the factored form matches the same text.
+_ANY_MONTH_TRIE = "(?:" + _trie_alternation(list(_MONTHS)) + ")"
 
 _NY = ZoneInfo("America/New_York")
 _CHI = ZoneInfo("America/Chicago")
@@ -75,12 +96,12 @@ _ISO_RE = re.compile(
     re.IGNORECASE,
 )
 _DMY_RE = re.compile(
-    rf"(?<!\d)(\d{{1,2}})(?:st|nd|rd|th|er|º|\.)?\s*(?:of\s+|de\s+|di\s+)?\b({_ANY_MONTH_ALT})\b\.?,?"
+    rf"(?<!\d)(\d{{1,2}})(?:st|nd|rd|th|er|º|\.)?\s*(?:of\s+|de\s+|di\s+)?\b({_ANY_MONTH_TRIE})\b\.?,?"
     rf"\s+(?:de\s+|del\s+)?(\d{{4}})(?!\d)",
     re.IGNORECASE,
 )
 _MDY_RE = re.compile(
-    rf"\b({_ANY_MONTH_ALT})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})(?!\d)", re.IGNORECASE
+    rf"\b({_ANY_MONTH_TRIE})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})(?!\d)", re.IGNORECASE
 )
 _YMD_SLASH_RE = re.compile(r"(?<!\d)(\d{4})[/.](\d{1,2})[/.](\d{1,2})(?!\d)")
 _NUMERIC_RE = re.compile(r"(?<![\d/.])(\d{1,2})[/.](\d{1,2})[/.](\d{4})(?![\d/.])")
@@ -131,21 +152,23 @@ _CANDIDATE_SHORT_LOWER_RE = re.compile(
 )
 _CANDIDATE_YEAR_LOWER_RE = re.compile(
     r"\d{4}-\d{2}-\d{2}|\d{1,2}[/.]\d{1,2}[/.]\d{4}|\d{4}/\d{1,2}/\d{1,2}"
-    rf"|\d\.?\s+(?:de\s+|di\s+)?{_FOREIGN_ALT}\b\.?,?\s+(?:de\s+|del\s+)?\d{{4}}|\b{_FOREIGN_ALT}\.?\s+\d{{1,2}},?\s+\d{{4}}"
+    rf"|\d\.?\s+(?:de\s+|di\s+)?{_FOREIGN_TRIE}\b\.?,?\s+(?:de\s+|del\s+)?\d{{4}}|\b{_FOREIGN_TRIE}\.?\s+\d{{1,2}},?\s+\d{{4}}"
 )
 _YEAR_DIGITS_RE = re.compile(r"\d{4}")
 _DIGIT_RE = re.compile(r"\d")
 
 
-def looks_like_date_line(line: str) -> bool:
-    """Cheap pre-check: could this (short) line carry a publication date?"""
+def looks_like_date_line(line: str, *, short_forms: bool = True) -> bool:
+    """Cheap pre-check: could this (short) line carry a publication date? ``short_forms=False`` says the
+    forms without a four-digit year cannot match (the lower-cased line has no month, "ago" or other date
+    word as a whole token and no digit followed by a letter), so only the forms with one are tried."""
     if len(line) > 160:
         return False
     lowered = line.lower()
     # Every candidate form has a digit, except the English relative "an hour ago".
     if _DIGIT_RE.search(line) is None and "ago" not in lowered:
         return False
-    if _CANDIDATE_SHORT_LOWER_RE.search(lowered) is not None:
+    if short_forms and _CANDIDATE_SHORT_LOWER_RE.search(lowered) is not None:
         return True
     return _YEAR_DIGITS_RE.search(lowered) is not None and _CANDIDATE_YEAR_LOWER_RE.search(lowered) is not None
 

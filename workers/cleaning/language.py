@@ -44,6 +44,10 @@ class _VectorWalker:
         self.rowbase = np.asarray(identifier.tk_row, dtype=np.int64) << 8
         self.output = np.asarray(identifier.tk_output, dtype=np.int64)
         self.depth = _automaton_depth(self.nextmove, self.rowbase)
+        # The per-language weights widened once from the model's float16 (exactly): the product with a
+        # sample's counts is taken in float32 anyway, and widening the gathered rows per sample cost
+        # more than the product itself.
+        self.weights = np.asarray(identifier.nb_ptc, dtype=np.float32)
 
     def feature_counts(self, data: bytes) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
         """The model's features found in ``data`` (ascending) and how often each occurs."""
@@ -120,14 +124,15 @@ def _classify(identifier: Any, sample: str) -> str:
     walker = _walker
     if walker is None:
         return str(identifier.classify(sample)[0])
-    return _label(identifier, sample, *walker.feature_counts(_sample_bytes(sample)))
+    return _label(identifier, walker, sample, *walker.feature_counts(_sample_bytes(sample)))
 
 
-def _label(identifier: Any, sample: str, index: npt.NDArray[np.int64], counts: npt.NDArray[np.int64]) -> str:
+def _label(identifier: Any, walker: _VectorWalker, sample: str, index: npt.NDArray[np.int64],
+           counts: npt.NDArray[np.int64]) -> str:
     """The language of ``sample`` from its feature counts (py3langid's scores)."""
     if index.size == 0:
         return str(identifier.classify(sample)[0])
-    scores = np.log1p(counts.astype(np.float32)) @ identifier.nb_ptc[index] + identifier.nb_pc
+    scores = np.log1p(counts.astype(np.float32)) @ walker.weights[index] + identifier.nb_pc
     for first, dupe in identifier._alias_pairs:  # script aliases share one label (py3langid's rule)
         scores[first] = max(scores[first], scores[dupe])
         scores[dupe] = -np.inf
@@ -162,8 +167,10 @@ def detect_languages(texts: Sequence[str]) -> list[str | None]:
         return found
     identifier = _load_identifier()
     walker = _walker
+    if walker is None:
+        return [detect_language(text) for text in texts]
     try:
-        counted = walker.feature_counts_many([_sample_bytes(samples[k]) for k in chosen]) if walker else None
+        counted = walker.feature_counts_many([_sample_bytes(samples[k]) for k in chosen])
     except _FAILURES:
         logger.warning("batched language detection failed; detecting one text at a time", exc_info=True)
         counted = None
@@ -171,7 +178,7 @@ def detect_languages(texts: Sequence[str]) -> list[str | None]:
         return [detect_language(text) for text in texts]
     for k, (index, counts) in zip(chosen, counted, strict=True):
         try:
-            found[k] = _label(identifier, samples[k], index, counts) or None
+            found[k] = _label(identifier, walker, samples[k], index, counts) or None
         except _FAILURES:
             logger.warning("language detection failed", exc_info=True)
     return found

@@ -30,9 +30,11 @@ import numpy.typing as npt
 from workers.cleaning.boilerplate import BOILERPLATE_SHORT_RE
 from workers.cleaning.dates import looks_like_date_line
 from workers.cleaning.pagetext import (
+    AGENCY,
     AGO,
     CAPTION,
     COMMENT,
+    END_WORD,
     QUOTE_CHAR,
     SENTENCE_END_CHAR,
     TERMINAL_CHAR,
@@ -104,27 +106,31 @@ def _log1p(values: npt.NDArray[np.int64]) -> FloatArray:
 
 class _DateLines:
     """``looks_like_date_line`` per line index, computed once per page. With the page's ``PageText``
-    only lines that can pass its first checks (160 characters at most, a digit or "ago") are tried."""
+    only lines that can pass its checks (160 characters at most, a digit or the word "ago") are tried,
+    and the forms without a year only on lines that can hold one."""
 
-    __slots__ = ("allowed", "candidates", "lines", "seen")
+    __slots__ = ("allowed", "candidates", "lines", "seen", "short")
 
     def __init__(self, lines: Sequence[str], text: PageText | None = None) -> None:
         self.lines = lines
         self.seen: dict[int, bool] = {}
         self.candidates: list[int] | None = None
         self.allowed: set[int] | None = None
+        self.short: set[int] | None = None
         if text is not None:
-            possible = text.digits > 0
-            possible[text.lines_with("ago", lower=True)] = True
+            # Without a digit only "ago" as a word can make a date line (the pre-check's other forms need one).
+            possible = (text.digits > 0) | text.has(AGO)
             self.candidates = np.flatnonzero(possible & (text.lengths <= 160) & text.date_hint).tolist()
             self.allowed = set(self.candidates)
+            self.short = set(np.flatnonzero(text.short_date_hint).tolist())
 
     def __call__(self, i: int) -> bool:
         found = self.seen.get(i)
         if found is None:
             if self.allowed is not None and i not in self.allowed:
                 return False
-            found = self.seen[i] = looks_like_date_line(self.lines[i])
+            short = self.short is None or i in self.short
+            found = self.seen[i] = looks_like_date_line(self.lines[i], short_forms=short)
         return found
 
 
@@ -279,8 +285,14 @@ def batch_line_features(batch: PageBatch, contexts: Sequence[LineContext]) -> Fl
     m[:, col["url"]] = flags
     flags = np.zeros(total)
     lower_lines = text.lower_lines
+    agency = text.has(AGENCY)
     for i in np.flatnonzero(text.has(CAPTION)).tolist():
-        flags[i] = _CAPTION_LOWER_RE.search(lower_lines[i]) is not None
+        lower = lower_lines[i]
+        if agency[i]:
+            flags[i] = True
+        elif "(" in lower or ":" in lower or "/" in lower or "ap photo" in lower:
+            # Without an agency's name the caption regex needs one of these around its word.
+            flags[i] = _CAPTION_LOWER_RE.search(lower) is not None
     m[:, col["caption"]] = flags
     m[:, col["comma_ratio"]] = text.commas / (wc + 1)
     m[:, col["stop_ratio"]] = np.where(has_words, text.stopwords / safe_wc, 0.0)
@@ -340,7 +352,8 @@ def batch_line_features(batch: PageBatch, contexts: Sequence[LineContext]) -> Fl
     m[:, col["run_flanked"]] = run_flanked & (run_len <= 12)
     end_marker = pages.sizes.tolist()
     marked: set[int] = set()
-    maybe_end = np.flatnonzero((ew <= 6) & (index > first_main))
+    # The line's first token is one of the markers' first words (unless the page has special case folding).
+    maybe_end = np.flatnonzero((ew <= 6) & (index > first_main) & (folding | ((text.first_token_bits & END_WORD) != 0)))
     for i, page, at in zip(maybe_end.tolist(), pages.page.take(maybe_end).tolist(),
                            index.take(maybe_end).tolist(), strict=True):
         if page not in marked and _END_MARKER_RE.match(lines[i]):

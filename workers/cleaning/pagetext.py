@@ -9,11 +9,13 @@ numpy operations over the whole page:
 * character classes come from one lookup table over all of Unicode, built from the very ``re``
   classes the per-line code used (``\\w``, ``\\d``) and ``str.isupper``, so the counts are the same;
 * tokens (``\\w+`` runs) are the runs of word characters; a token is identified by an exact key
-  (its first six characters, 6 bits each over a small alphabet, plus its length) and looked up in
+  (its first six characters, one byte each over a small alphabet, plus its length) and looked up in
   a sorted vocabulary table; tokens longer than six characters whose key hits are confirmed by
   comparing the real string, so membership is exact, never hashed;
 * the boilerplate-phrase regex is only tried (anchored, with ``match``) at the token starts that
-  can begin one of its alternatives; those first words are derived from the regex itself.
+  can begin one of its alternatives, and where the alternatives starting with the token go on with
+  a second word, only if the next token can be it; at each start only the alternatives that can
+  begin with the token are tried. The first and second words are derived from the regex itself.
 """
 
 from __future__ import annotations
@@ -22,8 +24,9 @@ import bisect
 import functools
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import pairwise
+from re import _compiler as sre_compiler  # type: ignore[attr-defined]
 from re import _constants as sre_constants  # type: ignore[attr-defined]
 from re import _parser as sre_parser  # type: ignore[attr-defined]
 from typing import Any
@@ -50,7 +53,8 @@ QUOTE_OPEN_CHARS = frozenset("\"“‘'«„「-–—•")
 _MAX_CODE_POINT = 0x110000
 
 # Token vocabulary bits.
-STOP, WE, YOU, AGO, CAPTION, PHRASE, PROMO, COMMENT, PHRASE_START, NAV, DATE_WORD, BYLINE = (1 << k for k in range(12))
+STOP, WE, YOU, AGO, CAPTION, PHRASE, PROMO, COMMENT, PHRASE_START, NAV, DATE_WORD, BYLINE, END_WORD, AGENCY = (
+    1 << k for k in range(14))
 
 STOPWORDS = frozenset(
     # English plus the commonest function words of a few other languages seen in news scrapes.
@@ -70,6 +74,8 @@ CAPTION_TRIGGERS = frozenset(
     "image images photo photos picture pictures pic credit video source file getty afp reuters ap shutterstock "
     "istock epa".split()
 )
+# Photo agencies: a line with one of these as a token is a caption line (the caption regex names them alone).
+AGENCY_WORDS = frozenset("getty afp reuters shutterstock istock epa".split())
 # Every match of the comment-heading regex (linemodel) holds one of these as a whole token; lines
 # without any are not searched.
 COMMENT_GATE_WORDS = frozenset(
@@ -97,12 +103,20 @@ BYLINE_WORDS = frozenset(
     writer writers reporter reporters autor autora autores auteur auteurs autore autori redacción redakteur
     redakteurin""".split()
 )
+# Every match of the end-marker regex (linemodel: "Related", "More from ...", "Don't miss") starts with one
+# of these as its line's first token.
+END_WORDS = frozenset(
+    """related more you recommended most popular read viewed shared trending tag tags topics share about see up
+    latest don dont top other""".split()
+)
 # Characters that IGNORECASE matching folds onto ASCII letters although str.lower() does not map them there.
 _SPECIAL_FOLDING = ("\u0130", "\u0131", "\u017f", "\u212a")
 
 _KEY_CHARS = 6
-_BITS_PER_CHAR = 6
+_BITS_PER_CHAR = 8  # a key's characters are bytes: the first six are read at once from an unaligned view
 _LENGTH_SHIFT = _KEY_CHARS * _BITS_PER_CHAR
+_MAX_KEY_LENGTH = (1 << (64 - _LENGTH_SHIFT)) - 1
+"""Token lengths are capped at this in keys (no vocabulary word comes near it)."""
 
 
 @functools.cache
@@ -141,9 +155,11 @@ def _is_space_class(item: Any) -> bool:
     return op is sre_constants.IN and list(av) == [(sre_constants.CATEGORY, sre_constants.CATEGORY_SPACE)]
 
 
-def _literal_prefixes(items: Sequence[Any]) -> set[str] | None:
+def _literal_prefixes(items: Sequence[Any], *, spaces: bool = False) -> set[str] | None:
     """Strings one of which every match of the parsed sequence ``items`` starts with (None: unknown).
-    A ``_TOKEN_END`` in a string stands for "a non-word character or the end follows"."""
+    A ``_TOKEN_END`` in a string stands for "a non-word character or the end follows". With ``spaces``
+    a run of whitespace (``\\s``, ``\\s+``) is a space in the strings and the words after it are
+    followed too; without, it ends the string as ``_TOKEN_END``."""
     if not items:
         return {""}
     op, av = items[0]
@@ -151,37 +167,115 @@ def _literal_prefixes(items: Sequence[Any]) -> set[str] | None:
     if op is sre_constants.AT:
         if av is sre_constants.AT_BOUNDARY:
             return {_TOKEN_END}
-        return _literal_prefixes(rest)
+        return _literal_prefixes(rest, spaces=spaces)
     if op is sre_constants.LITERAL:
-        tails = _literal_prefixes(rest)
+        tails = _literal_prefixes(rest, spaces=spaces)
         return {chr(av)} if tails is None else {chr(av) + t for t in tails}
     if _is_space_class(items[0]):
-        return {_TOKEN_END}
+        return _spaced(rest) if spaces else {_TOKEN_END}
     if op is sre_constants.BRANCH:
         out: set[str] = set()
         for alternative in av[1]:
-            found = _literal_prefixes(list(alternative) + rest)
+            found = _literal_prefixes(list(alternative) + rest, spaces=spaces)
             if found is None:
                 return None
             out |= found
         return out
     if op is sre_constants.SUBPATTERN:
-        return _literal_prefixes(list(av[3]) + rest)
+        return _literal_prefixes(list(av[3]) + rest, spaces=spaces)
     if op in (sre_constants.MAX_REPEAT, sre_constants.MIN_REPEAT):
-        low, _, body = av
-        if low >= 1 and len(body) == 1 and _is_space_class(body[0]):
-            return {_TOKEN_END}
-        first = _literal_prefixes(list(body))
+        low, high, body = av
+        first: set[str] | None
+        if len(body) == 1 and _is_space_class(body[0]):
+            first = _spaced(rest) if spaces else {_TOKEN_END}
+        else:
+            # At most one repetition: what follows it is known too.
+            first = _literal_prefixes(list(body) + rest if high == 1 else list(body), spaces=spaces)
         if low >= 1:
             return first
-        following = _literal_prefixes(rest)
+        following = _literal_prefixes(rest, spaces=spaces)
         if first is None or following is None:
             return None
         return first | following
     return None
 
 
+def _spaced(rest: Sequence[Any]) -> set[str]:
+    tails = _literal_prefixes(rest, spaces=True)
+    return {" "} if tails is None else {" " + t for t in tails}
+
+
 _WORD_PREFIX_RE = re.compile(r"\w*")
+
+
+@dataclass(frozen=True, slots=True)
+class _Alternative:
+    """One top-level alternative of the phrase regex and the tokens at whose start it can match."""
+
+    pattern: Any
+    """The parsed alternative (as the regex parser gave it)."""
+    whole: frozenset[str]
+    """Tokens it can start with exactly (a non-word character follows them in every such match)."""
+    beginnings: tuple[str, ...]
+    """Word-character runs a token it starts with begins with."""
+    digit: bool
+    """It starts with ``\\d+`` (and can start at any token that begins with a digit)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _PhraseAlternatives:
+    state: Any
+    """The regex parser's state (flags, groups) for compiling parts of the regex."""
+    leading: list[Any]
+    """What comes before the alternation (the word boundary)."""
+    alternatives: list[_Alternative]
+
+
+def _starts_with_digits(items: Sequence[Any]) -> bool:
+    if not items or items[0][0] not in (sre_constants.MAX_REPEAT, sre_constants.MIN_REPEAT):
+        return False
+    low, _, body = items[0][1]
+    return bool(low >= 1 and list(body) == [(sre_constants.IN, [(sre_constants.CATEGORY,
+                                                                   sre_constants.CATEGORY_DIGIT)])])
+
+
+@functools.cache
+def _phrase_alternatives() -> _PhraseAlternatives | None:
+    """The alternatives of the phrase regex with the tokens each can start at; None when some alternative
+    is not understood (gated lines are then searched whole)."""
+    parsed = sre_parser.parse(BOILERPLATE_PHRASE_LOWER_RE.pattern, BOILERPLATE_PHRASE_LOWER_RE.flags)
+    items = list(parsed.data)
+    leading = []
+    while items and items[0][0] is sre_constants.AT:
+        leading.append(items.pop(0))
+    if len(items) != 1 or items[0][0] is not sre_constants.BRANCH:
+        return None
+    alternatives: list[_Alternative] = []
+    for alternative in items[0][1][1]:
+        alt = list(alternative)
+        while alt and alt[0][0] is sre_constants.AT:
+            alt = alt[1:]
+        if _starts_with_digits(alt):
+            alternatives.append(_Alternative(alternative, frozenset(), (), True))
+            continue
+        prefixes = _literal_prefixes(alt)
+        if prefixes is None:
+            return None
+        whole: set[str] = set()
+        beginnings: set[str] = set()
+        for prefix in prefixes:
+            m = _WORD_PREFIX_RE.match(prefix)
+            word = m.group(0) if m else ""
+            if not word:
+                if prefix.startswith("©"):
+                    continue  # lines with "©" are always searched whole
+                return None
+            if len(word) < len(prefix):
+                whole.add(word)  # something that is no word character follows: the token is the word
+            else:
+                beginnings.add(word)
+        alternatives.append(_Alternative(alternative, frozenset(whole), tuple(sorted(beginnings)), False))
+    return _PhraseAlternatives(parsed.state, leading, alternatives)
 
 
 @functools.cache
@@ -189,40 +283,75 @@ def _phrase_starts() -> tuple[frozenset[str], frozenset[str], bool, bool]:
     """Where the phrase regex can start: whole tokens, token beginnings (at most six characters),
     whether an alternative starts with a digit, and whether every alternative was understood (if
     not, gated lines are searched whole)."""
-    unknown: tuple[frozenset[str], frozenset[str], bool, bool] = (frozenset(), frozenset(), False, False)
-    parsed = sre_parser.parse(BOILERPLATE_PHRASE_LOWER_RE.pattern, BOILERPLATE_PHRASE_LOWER_RE.flags)
-    items = list(parsed.data)
-    while items and items[0][0] is sre_constants.AT:
-        items = items[1:]
-    if len(items) != 1 or items[0][0] is not sre_constants.BRANCH:
-        return unknown
-    whole: set[str] = set()
-    beginnings: set[str] = set()
-    digit_start = False
-    for alternative in items[0][1][1]:
-        alt = list(alternative)
-        while alt and alt[0][0] is sre_constants.AT:
-            alt = alt[1:]
-        if alt and alt[0][0] in (sre_constants.MAX_REPEAT, sre_constants.MIN_REPEAT) and alt[0][1][0] >= 1 \
-                and list(alt[0][1][2]) == [(sre_constants.IN, [(sre_constants.CATEGORY,
-                                                                sre_constants.CATEGORY_DIGIT)])]:
-            digit_start = True
-            continue
-        prefixes = _literal_prefixes(alt)
-        if prefixes is None:
-            return unknown
+    found = _phrase_alternatives()
+    if found is None:
+        return frozenset(), frozenset(), False, False
+    alternatives = found.alternatives
+    return (frozenset(word for alt in alternatives for word in alt.whole),
+            frozenset(word[:_KEY_CHARS] for alt in alternatives for word in alt.beginnings),
+            any(alt.digit for alt in alternatives), True)
+
+
+@functools.cache
+def _second_words() -> dict[str, frozenset[str]]:
+    """First words of the phrase regex (six characters at most) after which every alternative starting
+    with them goes on with whitespace and a word: the beginnings (six characters at most) one of which
+    the next token then starts with. Other first words are not in the result."""
+    found = _phrase_alternatives()
+    if found is None:
+        return {}
+    follows: dict[str, set[str] | None] = {}
+    for alt in found.alternatives:
+        items = list(alt.pattern)
+        while items and items[0][0] is sre_constants.AT:
+            items = items[1:]
+        prefixes = _literal_prefixes(items, spaces=True) or set()
+        seen: set[str] = set()
         for prefix in prefixes:
             m = _WORD_PREFIX_RE.match(prefix)
             word = m.group(0) if m else ""
-            if not word:
-                if prefix.startswith("©"):
-                    continue  # lines with "©" are always searched whole
-                return unknown
-            if len(word) < len(prefix):
-                whole.add(word)  # something that is no word character follows: the token is the word
-            else:
-                beginnings.add(word[:_KEY_CHARS])
-    return frozenset(whole), frozenset(beginnings), digit_start, True
+            if word not in alt.whole:
+                continue  # a token beginning, "©" or digits: not restricted
+            seen.add(word)
+            tail = prefix[len(word):]
+            m = _WORD_PREFIX_RE.match(tail, 1) if tail.startswith(" ") else None
+            second = m.group(0) if m else ""
+            known = follows.setdefault(word, set())
+            if not second:
+                follows[word] = None
+            elif known is not None:
+                known.add(second[:_KEY_CHARS])
+        for word in alt.whole - seen:
+            follows[word] = None
+    return {word: frozenset(seconds) for word, seconds in follows.items() if seconds and len(word) <= _KEY_CHARS}
+
+
+@functools.lru_cache(maxsize=4096)
+def _phrase_matcher(token: str) -> re.Pattern[str] | None:
+    """The phrase regex cut down to the alternatives that can match at the start of ``token`` (None: no
+    alternative can). Matched at a token's start it finds a phrase exactly when the whole regex does, but
+    the engine does not try the other hundred-odd alternatives one by one."""
+    found = _phrase_alternatives()
+    if found is None:
+        return BOILERPLATE_PHRASE_LOWER_RE
+    digit = token[:1].isdecimal()  # what \d matches
+    chosen = tuple(k for k, alt in enumerate(found.alternatives)
+                   if token in alt.whole or token.startswith(alt.beginnings) or (alt.digit and digit))
+    return _phrase_part(chosen) if chosen else None
+
+
+@functools.cache
+def _phrase_part(chosen: tuple[int, ...]) -> re.Pattern[str]:
+    """The phrase regex with only the alternatives numbered ``chosen`` (one compiled pattern per choice)."""
+    found = _phrase_alternatives()
+    if found is None:
+        return BOILERPLATE_PHRASE_LOWER_RE
+    alternatives = [found.alternatives[k].pattern for k in chosen]
+    data = found.leading + (
+        [(sre_constants.BRANCH, (None, alternatives))] if len(alternatives) > 1 else list(alternatives[0]))
+    compiled: re.Pattern[str] = sre_compiler.compile(sre_parser.SubPattern(found.state, data),
+                                                     BOILERPLATE_PHRASE_LOWER_RE.flags)
+    return compiled
 
 
 # --- token keys ---------------------------------------------------------------------------------
@@ -268,6 +397,10 @@ class _Vocabulary:
     exact: dict[str, int]
     beginnings: dict[int, _KeyTable]
     """Per prefix length: keys of the token beginnings where the phrase regex can start."""
+    firsts: _KeyTable
+    """Key (with length) of each first word in ``_second_words`` -> its number (from 1)."""
+    seconds: dict[int, _KeyTable]
+    """Per prefix length: number of the first word (in the length's place) | key of a second word's beginning."""
 
 
 CONFIRM = 1 << 16
@@ -280,7 +413,8 @@ def _vocabulary() -> _Vocabulary:
     for words, bit in ((STOPWORDS, STOP), (WE_WORDS, WE), ({"you", "your"}, YOU), ({"ago"}, AGO),
                        (CAPTION_TRIGGERS, CAPTION), (PHRASE_TRIGGER_WORDS, PHRASE), (PROMO_TRIGGER_WORDS, PROMO),
                        (COMMENT_GATE_WORDS, COMMENT), (whole, PHRASE_START), (NAV_WORDS, NAV),
-                       (DATE_WORDS, DATE_WORD), (BYLINE_WORDS, BYLINE)):
+                       (DATE_WORDS, DATE_WORD), (BYLINE_WORDS, BYLINE), (END_WORDS, END_WORD),
+                       (AGENCY_WORDS, AGENCY)):
         for word in words:
             bits[word] = bits.get(word, 0) | bit
     letters = sorted(set("".join(bits)) | set("".join(beginnings)))
@@ -296,8 +430,16 @@ def _vocabulary() -> _Vocabulary:
     by_size: dict[int, dict[int, int]] = {}
     for word in beginnings:
         by_size.setdefault(len(word), {})[_word_key(word, alphabet, with_length=False)] = 1
+    firsts: dict[int, int] = {}
+    seconds: dict[int, dict[int, int]] = {}
+    for number, (word, followers) in enumerate(sorted(_second_words().items()), start=1):
+        firsts[_word_key(word, alphabet)] = number
+        for second in followers:
+            key = _word_key(second, alphabet, with_length=False) | (number << _LENGTH_SHIFT)
+            seconds.setdefault(len(second), {})[key] = 1
     return _Vocabulary(alphabet, _KeyTable(by_key), bits,
-                       {size: _KeyTable(keys) for size, keys in sorted(by_size.items())})
+                       {size: _KeyTable(keys) for size, keys in sorted(by_size.items())},
+                       _KeyTable(firsts), {size: _KeyTable(keys) for size, keys in sorted(seconds.items())})
 
 
 def _word_key(word: str, alphabet: npt.NDArray[np.uint8], *, with_length: bool = True) -> int:
@@ -327,13 +469,14 @@ def _tokens(classes: npt.NDArray[np.uint8], line_of_char: IntArray) -> _Tokens:
     return _Tokens(start, end, line_of_char.take(start))
 
 
-def _token_keys(letters: npt.NDArray[np.uint64], tokens: _Tokens) -> tuple[npt.NDArray[np.uint64], IntArray]:
+def _token_keys(letters: npt.NDArray[np.uint8], tokens: _Tokens) -> tuple[npt.NDArray[np.uint64], IntArray]:
     """Exact keys of the first six characters (without length) and the token lengths."""
     lengths = tokens.end - tokens.start
-    last = letters.shape[0] - 1
-    key = letters.take(tokens.start)
-    for k in range(1, _KEY_CHARS):
-        key |= letters.take(np.minimum(tokens.start + k, last)) << np.uint64(_BITS_PER_CHAR * k)
+    padded = np.zeros(letters.shape[0] + 8, dtype=np.uint8)
+    padded[:letters.shape[0]] = letters
+    # The eight bytes from every position as one little-endian integer (character k in bits 8k..8k+7).
+    windows: npt.NDArray[np.uint64] = np.ndarray(shape=letters.shape, dtype="<u8", buffer=padded, strides=(1,))
+    key = windows.take(tokens.start).astype(np.uint64)
     key &= _PREFIX_MASKS.take(np.minimum(lengths, _KEY_CHARS))
     return key, lengths
 
@@ -368,17 +511,23 @@ class PageText:
     """The page has a character that case-insensitive regexes fold differently from ``str.lower``."""
     date_hint: npt.NDArray[np.bool_]
     """Lines the date pre-check can accept: a date word, four digits in a row or a digit then a letter."""
+    short_date_hint: npt.NDArray[np.bool_]
+    """Lines the pre-check's forms without a four-digit year can accept: a date word or a digit then a letter."""
     byline_starts: set[int] | None
     """Lines that start with a byline word ("By", "Por", "Author", ...); None when that cannot be told
     from lower-cased tokens (``special_case_folding``)."""
     token_bits: IntArray
     """OR of the vocabulary bits of the line's lower-case tokens."""
+    first_token_bits: IntArray
+    """Vocabulary bits of the line's first lower-case token (0 for a line without tokens)."""
     phrase: list[bool]
     promo: list[int]
     joined: str
     offsets: IntArray
     lower_joined: str
     lower_offsets: IntArray
+    line_starts: dict[bool, list[int]] = field(default_factory=dict)
+    """``offsets`` (key False) and ``lower_offsets`` (True) as lists, made when first needed."""
 
     def has(self, bit: int) -> npt.NDArray[np.bool_]:
         """Lines holding a token with vocabulary bit ``bit``."""
@@ -386,16 +535,20 @@ class PageText:
 
     def lines_with(self, needle: str, *, lower: bool = False) -> list[int]:
         """Indices (ascending, unique) of the lines containing ``needle`` (no newline in it)."""
-        text, offsets = (self.lower_joined, self.lower_offsets) if lower else (self.joined, self.offsets)
+        text = self.lower_joined if lower else self.joined
         at = text.find(needle)
         if at < 0:
             return []
+        starts = self.line_starts.get(lower)
+        if starts is None:
+            starts = self.line_starts[lower] = (self.lower_offsets if lower else self.offsets).tolist()
         found: list[int] = []
         while at >= 0:
-            line = bisect.bisect_right(offsets, at) - 1
-            if not found or found[-1] != line:
-                found.append(line)
-            at = text.find(needle, at + 1)
+            line = bisect.bisect_right(starts, at, found[-1] if found else 0) - 1
+            found.append(line)
+            if line + 1 == len(starts):
+                break
+            at = text.find(needle, starts[line + 1])  # the next line: one hit per line is enough
         return found
 
 
@@ -406,6 +559,28 @@ def _offsets(lengths: IntArray) -> IntArray:
     return out
 
 
+def _second_word_fits(chosen: IntArray, key: npt.NDArray[np.uint64], lengths: IntArray,
+                      line_of_token: IntArray) -> npt.NDArray[np.bool_]:
+    """For each chosen token: can the token after it (on its line) be the second word of a phrase that
+    starts with it? True where the token's word does not restrict the next (see ``_second_words``)."""
+    vocabulary = _vocabulary()
+    capped = np.minimum(lengths.take(chosen), _MAX_KEY_LENGTH).astype(np.uint64)
+    number = vocabulary.firsts.lookup(key.take(chosen) | (capped << np.uint64(_LENGTH_SHIFT)))
+    restricted = np.flatnonzero(number)
+    fits = np.ones(chosen.shape[0], dtype=bool)
+    if not restricted.shape[0]:
+        return fits
+    at = chosen.take(restricted)
+    following = np.minimum(at + 1, key.shape[0] - 1)
+    next_key, next_length = key.take(following), lengths.take(following)
+    tag = number.take(restricted).astype(np.uint64) << np.uint64(_LENGTH_SHIFT)
+    found = np.zeros(restricted.shape[0], dtype=bool)
+    for size, table in vocabulary.seconds.items():
+        found |= (table.lookup(tag | (next_key & _PREFIX_MASKS[size])) != 0) & (next_length >= size)
+    fits[restricted] = found & (at + 1 < key.shape[0]) & (line_of_token.take(following) == line_of_token.take(at))
+    return fits
+
+
 def _phrase_flags(text: PageText, gate: npt.NDArray[np.bool_], whole: list[int], ltok: _Tokens, bits: IntArray,
                   key: npt.NDArray[np.uint64], lengths: IntArray, classes: npt.NDArray[np.uint8]) -> list[bool]:
     """The boilerplate-phrase regex on gated lines, tried only where one of its alternatives can start."""
@@ -414,7 +589,6 @@ def _phrase_flags(text: PageText, gate: npt.NDArray[np.bool_], whole: list[int],
     if not gate.any():
         return phrase
     search = BOILERPLATE_PHRASE_LOWER_RE.search
-    match = BOILERPLATE_PHRASE_LOWER_RE.match
     _, _, digit_start, understood = _phrase_starts()
     lower = text.lower_lines
     if not understood:
@@ -422,21 +596,24 @@ def _phrase_flags(text: PageText, gate: npt.NDArray[np.bool_], whole: list[int],
             phrase[i] = search(lower[i]) is not None
         return phrase
     chosen = np.flatnonzero(gate.take(ltok.line))
+    possible = ((bits.take(chosen) & PHRASE_START) != 0) & _second_word_fits(chosen, key, lengths, ltok.line)
     key, lengths = key.take(chosen), lengths.take(chosen)
-    possible = (bits.take(chosen) & PHRASE_START) != 0
     for size, table in _vocabulary().beginnings.items():
         possible |= (table.lookup(key & _PREFIX_MASKS[size]) != 0) & (lengths >= size)
     if digit_start:
         possible |= (classes.take(ltok.start.take(chosen)) & DIGIT_CHAR) != 0
+    sizes = lengths[possible]
     possible = chosen[possible]
     owners = ltok.line.take(possible)
     starts = ltok.start.take(possible) - text.lower_offsets.take(owners)
     for i in whole:  # lines with "©" (an alternative starts with it) are searched whole
         phrase[i] = search(lower[i]) is not None
     searched = set(whole)
-    for i, at in zip(owners.tolist(), starts.tolist(), strict=True):
-        if not phrase[i] and i not in searched and match(lower[i], at) is not None:
-            phrase[i] = True
+    for i, at, end in zip(owners.tolist(), starts.tolist(), (starts + sizes).tolist(), strict=True):
+        if not phrase[i] and i not in searched:
+            line = lower[i]
+            matcher = _phrase_matcher(line[at:end])
+            phrase[i] = matcher is not None and matcher.match(line, at) is not None
     return phrase
 
 
@@ -475,8 +652,9 @@ def _whole_text(lines: Sequence[str]) -> PageText:
     else:
         lower_line_of_char = np.repeat(line_index, lower_lengths + 1)[:lcp.shape[0]]
         ltok = _tokens(lclasses, lower_line_of_char)
-    key6, tok_lengths = _token_keys(vocabulary.alphabet.take(lcp).astype(np.uint64), ltok)
-    bits = vocabulary.tokens.lookup(key6 | (tok_lengths.astype(np.uint64) << np.uint64(_LENGTH_SHIFT)))
+    key6, tok_lengths = _token_keys(vocabulary.alphabet.take(lcp), ltok)
+    capped = np.minimum(tok_lengths, _MAX_KEY_LENGTH).astype(np.uint64)
+    bits = vocabulary.tokens.lookup(key6 | (capped << np.uint64(_LENGTH_SHIFT)))
     unsure = np.flatnonzero(bits & CONFIRM)
     if unsure.shape[0]:
         exact = vocabulary.exact
@@ -489,27 +667,35 @@ def _whole_text(lines: Sequence[str]) -> PageText:
     present = np.flatnonzero(bits)
     np.bitwise_or.at(token_bits, ltok.line.take(present), bits.take(present))
 
-    # Date hints from the lower-cased characters: four digits in a row, or a digit followed by a letter.
+    # Date hints from the lower-cased characters: four digits in a row (the forms with a year), or a digit
+    # followed by a letter (one of the forms without).
     ldigit = (lclasses & DIGIT_CHAR) != 0
     lletter = (lclasses & (WORD_CHAR | DIGIT_CHAR)) == WORD_CHAR
-    hinted = ldigit[:-1] & lletter[1:]
-    hinted[:-2] |= ldigit[:-3] & ldigit[1:-2] & ldigit[2:-1] & ldigit[3:]
+    owner = lower_line_of_char[:-1]
+    short_date_hint = np.zeros(n, dtype=bool)
+    short_date_hint[owner[ldigit[:-1] & lletter[1:]]] = True
+    four_digits = np.zeros(owner.shape[0], dtype=bool)
+    four_digits[:-2] = ldigit[:-3] & ldigit[1:-2] & ldigit[2:-1] & ldigit[3:]
     date_hint = np.zeros(n, dtype=bool)
-    date_hint[lower_line_of_char[:-1][hinted]] = True
+    date_hint[owner[four_digits]] = True
     special_case_folding = any(c in joined for c in _SPECIAL_FOLDING)
     first = np.ones(ltok.line.shape[0], dtype=bool)
     first[1:] = ltok.line[1:] != ltok.line[:-1]
+    first_token_bits = np.zeros(n, dtype=np.int64)
+    first_token_bits[ltok.line[first]] = bits[first]
     first &= ((bits & BYLINE) != 0) & (ltok.start == lower_offsets.take(ltok.line))
     byline_starts: set[int] | None = set(ltok.line[first].tolist())
     text = PageText(
         lines=lines, lower_lines=lower_lines, lengths=lengths, words=words, capitalised=capitalised,
         digits=digits, commas=commas, first_cp=first_cp, last_cp=last_cp, stopwords=stopwords, we_words=we_words,
         lower_words=_count_by_line(ltok.line, n), nav_words=nav_words,
-        special_case_folding=special_case_folding, date_hint=date_hint, byline_starts=byline_starts,
-        token_bits=token_bits, phrase=[], promo=[],
+        special_case_folding=special_case_folding, date_hint=date_hint, short_date_hint=short_date_hint,
+        byline_starts=byline_starts,
+        token_bits=token_bits, first_token_bits=first_token_bits, phrase=[], promo=[],
         joined=joined, offsets=offsets, lower_joined=lower_joined, lower_offsets=lower_offsets,
     )
-    text.date_hint |= text.has(DATE_WORD)
+    text.short_date_hint |= text.has(DATE_WORD)
+    text.date_hint |= text.short_date_hint
     phrase_gate = text.has(PHRASE)
     copyright_lines = text.lines_with("©", lower=True)
     phrase_gate[copyright_lines] = True
@@ -576,8 +762,10 @@ def _page_view(whole: PageText, lo: int, hi: int, byline_starts: IntArray | None
         commas=whole.commas[lo:hi], first_cp=whole.first_cp[lo:hi], last_cp=whole.last_cp[lo:hi],
         stopwords=whole.stopwords[lo:hi], we_words=whole.we_words[lo:hi], lower_words=whole.lower_words[lo:hi],
         nav_words=whole.nav_words[lo:hi], special_case_folding=folding, date_hint=whole.date_hint[lo:hi],
+        short_date_hint=whole.short_date_hint[lo:hi],
         byline_starts=None if folding or byline_starts is None else set(byline_starts.tolist()),
-        token_bits=whole.token_bits[lo:hi], phrase=whole.phrase[lo:hi], promo=whole.promo[lo:hi],
+        token_bits=whole.token_bits[lo:hi], first_token_bits=whole.first_token_bits[lo:hi],
+        phrase=whole.phrase[lo:hi], promo=whole.promo[lo:hi],
         joined=joined, offsets=whole.offsets[lo:hi] - whole.offsets[lo], lower_joined=lower_joined,
         lower_offsets=whole.lower_offsets[lo:hi] - whole.lower_offsets[lo],
     )

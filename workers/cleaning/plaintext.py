@@ -264,8 +264,13 @@ def appeal_block_indices(lines: Sequence[str], signals: PageText | None = None) 
     promo = signals.promo
     phrase = signals.phrase
     weak: set[int] = set()
+    we_words = signals.we_words
     for i in np.flatnonzero(signals.has(WE)).tolist():
-        if len(_WE_LOWER_RE.findall(_QUOTED_RE.sub("", signals.lower_lines[i]))) >= 2:
+        line = signals.lower_lines[i]
+        if '"' in line or "“" in line:
+            if len(_WE_LOWER_RE.findall(_QUOTED_RE.sub("", line))) >= 2:
+                weak.add(i)
+        elif we_words[i] >= 2:  # nothing quoted: the regex would count exactly the "we"/"our"/"us" tokens
             weak.add(i)
     promoted = np.flatnonzero(np.asarray(promo, dtype=np.int64)).tolist()
     weak.update(promoted)
