@@ -252,39 +252,53 @@ def register_clean_agent(app: faust.App, topics: Topics, settings: Settings, exe
         ]
         await asyncio.gather(*pending)
 
+    async def process(source: faust.Stream[bytes], events: Sequence[faust.EventT]) -> None:
+        """Clean, teach, deliver and await the acks of one batch; then release its events for commit."""
+        loop = asyncio.get_running_loop()
+        messages = [source_message(event) for event in events]
+        started = time.perf_counter()
+        if learned is None:
+            pairs = await loop.run_in_executor(executor, clean_batch, messages, options)
+            batch = LearningBatch(pairs=pairs)
+        else:
+            table = learned.table
+
+            def read_state(source: str, table: Any = table) -> bytes | None:
+                value: bytes | None = table.data.get(source.encode())
+                return value
+
+            batch = await loop.run_in_executor(executor, clean_batch_learning, messages, options, read_state, limits)
+        metrics.STAGE_SECONDS.labels("clean", "process").observe(time.perf_counter() - started)
+        # Observations are acknowledged before the batch's offsets can be committed (at least once; a
+        # replayed article is not counted twice).
+        await learn_from(batch)
+        outputs, failures = await deliver(
+            "clean",
+            batch.pairs,
+            output=topics.clean,
+            dlq=topics.dlq,
+            worker_id=settings.worker_id,
+            max_dlq_value_bytes=settings.dlq_max_value_bytes,
+        )
+        for event in events:
+            await source.ack(event)  # drop the extra reference: committable once take_events acks it too
+        log.info("cleaned batch of %d: %d out, %d dead-lettered", len(messages), outputs, failures)
+
     @app.agent(topics.raw, name="clean")
     async def clean(stream: faust.StreamT[bytes]) -> None:
-        loop = asyncio.get_running_loop()
+        source = cast(faust.Stream[bytes], stream)
         # take_events (not take) keeps each value's topic/partition/offset/headers for the DLQ.
-        batches = cast(faust.Stream[bytes], stream).take_events
-        async for events in batches(settings.batch_size, within=settings.batch_window_s):
-            messages = [source_message(event) for event in events]
-            started = time.perf_counter()
-            if learned is None:
-                pairs = await loop.run_in_executor(executor, clean_batch, messages, options)
-                batch = LearningBatch(pairs=pairs)
-            else:
-                table = learned.table
-
-                def read_state(source: str, table: Any = table) -> bytes | None:
-                    value: bytes | None = table.data.get(source.encode())
-                    return value
-
-                batch = await loop.run_in_executor(
-                    executor, clean_batch_learning, messages, options, read_state, limits
-                )
-            metrics.STAGE_SECONDS.labels("clean", "process").observe(time.perf_counter() - started)
-            # Observations are acknowledged before the batch's offsets can be committed (at least once; a
-            # replayed article is not counted twice).
-            await learn_from(batch)
-            outputs, failures = await deliver(
-                "clean",
-                batch.pairs,
-                output=topics.clean,
-                dlq=topics.dlq,
-                worker_id=settings.worker_id,
-                max_dlq_value_bytes=settings.dlq_max_value_bytes,
-            )
-            log.info("cleaned batch of %d: %d out, %d dead-lettered", len(messages), outputs, failures)
+        async for events in source.take_events(settings.batch_size, within=settings.batch_window_s):
+            # Faust acks a batch's events when the loop moves on, and also when the agent is cancelled mid-batch
+            # (SIGTERM, rebalance): an extra reference per event keeps an unfinished batch from being committed.
+            for event in events:
+                event.message.incref()
+            batch = asyncio.ensure_future(process(source, events))
+            try:
+                await asyncio.shield(batch)
+            finally:
+                # Stopping: finish the batch in flight (its outputs acked, its events released) before leaving.
+                if not batch.done():
+                    await asyncio.shield(batch)
 
     return clean
