@@ -40,6 +40,18 @@ def source_message(event: faust.EventT) -> SourceMessage:
     )
 
 
+def never_auto_ack(stream: faust.Stream[Any]) -> None:
+    """Make ``stream`` ack events only when told to (by ``take_events`` after a batch, or ``stream.ack``).
+
+    ``take_events`` turns Faust's automatic acks off while it runs and restores the previous setting when it is
+    closed (SIGTERM, rebalance). The stream's passive drainer keeps reading after that, and with automatic acks
+    back on it acks every event still queued without anyone processing it: those offsets get committed and the
+    records are lost (measured: 16-50 of 160 articles in the SIGTERM test). With the setting off beforehand,
+    what is restored is "off", and unprocessed events are simply read again after the restart.
+    """
+    stream.enable_acks = False
+
+
 def propagated_headers(message: SourceMessage) -> list[tuple[str, bytes]]:
     """Headers the output record inherits from its input."""
     return [(k, v) for k, v in message.headers if k.lower() in PROPAGATED_HEADERS]

@@ -39,7 +39,7 @@ from workers.cleaning.learned import (
     sources_to_evict,
 )
 from workers.cleaning.stage import CleanOptions, clean_articles
-from workers.delivery import deliver, source_message
+from workers.delivery import deliver, never_auto_ack, source_message
 from workers.dlq import Failure, SourceMessage
 from workers.settings import Settings
 
@@ -287,6 +287,7 @@ def register_clean_agent(app: faust.App, topics: Topics, settings: Settings, exe
     @app.agent(topics.raw, name="clean")
     async def clean(stream: faust.StreamT[bytes]) -> None:
         source = cast(faust.Stream[bytes], stream)
+        never_auto_ack(source)
         # take_events (not take) keeps each value's topic/partition/offset/headers for the DLQ.
         async for events in source.take_events(settings.batch_size, within=settings.batch_window_s):
             # Faust acks a batch's events when the loop moves on, and also when the agent is cancelled mid-batch

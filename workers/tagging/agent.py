@@ -17,7 +17,7 @@ import faust
 from workers import metrics
 from workers.app import Topics
 from workers.dedupe import Deduplicator, Fingerprint
-from workers.delivery import deliver, source_message
+from workers.delivery import deliver, never_auto_ack, source_message
 from workers.settings import Settings
 from workers.tagging.runtime import Recognition, Tagger
 from workers.tagging.stage import entity_records
@@ -136,6 +136,7 @@ def register_tag_agent(
     async def tag(stream: faust.StreamT[bytes]) -> None:
         # take_events (not take) keeps each value's topic/partition/offset/headers for the DLQ.
         source = cast(faust.Stream[bytes], stream)
+        never_auto_ack(source)
         in_flight: deque[asyncio.Task[None]] = deque()
         try:
             async for events in source.take_events(settings.batch_size, within=settings.batch_window_s):
