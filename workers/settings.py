@@ -94,8 +94,7 @@ class Settings(BaseSettings):
 
     # --- deduplication (tag worker) --------------------------------------------------------------------------
     # Skip an article already tagged with the same content (redelivered after a crash, or published twice).
-    # Experimental and off by default: crash tests on the embedded broker lost records with it on (see README).
-    dedupe_enabled: bool = False
+    dedupe_enabled: bool = True
     # Recent articles remembered per input partition (rounded up to whole segments of 256; ~40 bytes each).
     dedupe_ids_per_partition: int = Field(default=16_384, ge=256, le=10_000_000)
 

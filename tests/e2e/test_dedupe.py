@@ -59,7 +59,6 @@ def settled(enriched: int, dlq: int, quiet_s: float = 3.0) -> Callable[[dict[str
 
 def test_duplicates_are_skipped_across_a_kill(pipeline: Pipeline) -> None:
     settings = pipeline.settings
-    pipeline.env["WIRESTREAM_DEDUPE_ENABLED"] = "true"
     records = clean_records(6, PARAGRAPHS, 2, "dedupe")
     invalid = {"schema_version": 1, "id": "dedupe-bad", "body": "not a list"}
     # Published twice in a row (the second copy may land in the same batch), plus a record that dead-letters.
