@@ -58,7 +58,7 @@ def content_digest(record: Mapping[str, Any], salt: str = "") -> bytes | None:
     """
     try:
         payload = orjson.dumps([salt, *(record.get(name) for name in CONTENT_FIELDS)])
-    except (TypeError, orjson.JSONEncodeError):
+    except orjson.JSONEncodeError:  # unserialisable field values
         return None
     return hashlib.blake2b(payload, digest_size=_DIGEST).digest()
 
