@@ -9,6 +9,7 @@ from typing import Any
 
 import faust
 
+from workers.offsets import guard_offsets
 from workers.settings import Settings, Stage
 
 
@@ -71,6 +72,7 @@ def create_app(settings: Settings, stage: Stage) -> tuple[faust.App, Topics]:
         autodiscover=False,
         stream_publish_on_commit=False,
     )
+    guard_offsets(app)
     topics = Topics(
         raw=_topic(app, settings.topic_raw),
         clean=_topic(app, settings.topic_clean),

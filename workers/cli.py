@@ -252,7 +252,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except WirestreamError as exc:
         sys.stderr.write(f"wirestream: {exc}\n")
         return 2
-    configure_logging(settings.log_level, settings.log_format)
+    configure_logging(settings.log_level, settings.log_format, settings.library_log_level)
     try:
         return int(args.func(args, settings))
     except WirestreamError as exc:

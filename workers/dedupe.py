@@ -164,6 +164,18 @@ class PartitionMemory:
         return changed, dropped
 
 
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """The deduplicator's decision on one input (see :meth:`Deduplicator.claim`)."""
+
+    #: skip this input: it was delivered already, or is being processed by another batch
+    duplicate: bool
+    #: set on a fresh claim: what to remember once the input is delivered
+    fingerprint: Fingerprint | None
+    #: a fresh claim's own outcome (to resolve), or the outcome of the batch a duplicate waits for
+    outcome: asyncio.Future[bool] | None
+
+
 class Deduplicator:
     """The tag worker's memory of delivered articles, in a Faust table written straight to its changelog.
 
@@ -179,8 +191,8 @@ class Deduplicator:
         self.max_segments = max_segments
         self.salt = salt
         self._memories: dict[int, PartitionMemory] = {}
-        #: fingerprints taken for processing and not yet remembered (batches in flight)
-        self._pending: set[Fingerprint] = set()
+        #: fingerprints taken for processing by a batch in flight, each with the future of that batch's outcome
+        self._pending: dict[Fingerprint, asyncio.Future[bool]] = {}
 
     def forget_partitions(self) -> None:
         """Drop the in-memory view (on a rebalance): it is rebuilt from the recovered table when next used."""
@@ -200,35 +212,58 @@ class Deduplicator:
                 log.info("dedupe: partition %d remembers %d recent articles", partition, len(memory))
         return memory
 
-    def claim(self, value: bytes | None, partition: int) -> tuple[bool, Fingerprint | None]:
-        """Decide on one input: ``(is_duplicate, fingerprint to remember once delivered)``.
+    def claim(self, value: bytes | None, partition: int) -> Claim:
+        """Decide on one input, from the event loop.
 
-        A duplicate is an article already delivered with the same content, or one already taken by a batch
-        still in flight (e.g. published twice in a row).
+        * A fresh input is taken: the returned :class:`Claim` owns ``outcome``, which the caller must resolve
+          with :meth:`settle` (delivered) or :meth:`release` (abandoned).
+        * An article already delivered with the same content is a duplicate with no ``outcome`` to wait for.
+        * An article taken by a batch still in flight (e.g. read again after a seek, or published twice in a
+          row) is a duplicate whose ``outcome`` is that batch's: the caller must not let the duplicate's offset
+          be committed before that outcome is ``True``, because if the other batch is abandoned, the duplicate
+          is the only copy left.
         """
         found = fingerprint(value, partition, self.salt)
         if found is None:
-            return False, None
-        if found in self._pending or self._memory(partition).seen(found.article, found.content):
-            return True, None
-        self._pending.add(found)
-        return False, found
+            return Claim(duplicate=False, fingerprint=None, outcome=None)
+        in_flight = self._pending.get(found)
+        if in_flight is not None:
+            return Claim(duplicate=True, fingerprint=None, outcome=in_flight)
+        if self._memory(partition).seen(found.article, found.content):
+            return Claim(duplicate=True, fingerprint=None, outcome=None)
+        outcome: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._pending[found] = outcome
+        return Claim(duplicate=False, fingerprint=found, outcome=outcome)
 
-    async def settle(
-        self, claimed: Mapping[tuple[int, int], Fingerprint], delivered: Iterable[tuple[int, int]]
-    ) -> None:
-        """Remember the claimed fingerprints whose input ``(partition, offset)`` was delivered; release the rest.
+    async def settle(self, claimed: Mapping[tuple[int, int], Claim], delivered: Iterable[tuple[int, int]]) -> None:
+        """Remember the claims whose input ``(partition, offset)`` was delivered, then resolve all as handled.
 
-        Returns once the changelog records are acknowledged. Fingerprints of dead-lettered inputs are not
-        remembered, so replaying them after a fix processes them.
+        Call once the batch's outputs and dead letters are acknowledged; returns once the changelog records
+        are. Fingerprints of dead-lettered inputs are not remembered, so replaying them after a fix processes
+        them.
         """
         by_partition: dict[int, list[tuple[bytes, bytes]]] = {}
         for coordinates in delivered:
             item = claimed.get(coordinates)
-            if item is not None:
-                by_partition.setdefault(item.partition, []).append((item.article, item.content))
+            if item is not None and item.fingerprint is not None:
+                by_partition.setdefault(item.fingerprint.partition, []).append(
+                    (item.fingerprint.article, item.fingerprint.content)
+                )
         await asyncio.gather(*(self._write(p, pairs) for p, pairs in by_partition.items()))
-        self._pending.difference_update(claimed.values())
+        self._resolve(claimed.values(), handled=True)
+
+    def release(self, claimed: Iterable[Claim]) -> None:
+        """Give up claims whose batch was abandoned (not delivered): later copies of them are processed."""
+        self._resolve(claimed, handled=False)
+
+    def _resolve(self, claimed: Iterable[Claim], handled: bool) -> None:
+        for item in claimed:
+            if item.fingerprint is None or item.outcome is None:
+                continue
+            if self._pending.get(item.fingerprint) is item.outcome:
+                del self._pending[item.fingerprint]
+            if not item.outcome.done():
+                item.outcome.set_result(handled)
 
     async def _write(self, partition: int, pairs: list[tuple[bytes, bytes]]) -> None:
         memory = self._memory(partition)

@@ -36,10 +36,10 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(data, default=str).decode()
 
 
-def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
-    """Send log records to stderr (text or JSON lines); quieten chatty client libraries."""
+def configure_logging(level: str = "INFO", fmt: str = "text", library_level: str = "WARNING") -> None:
+    """Send log records to stderr (text or JSON lines); client libraries log at ``library_level`` at most."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(FORMAT))
     logging.basicConfig(level=level, handlers=[handler], force=True)
     for noisy in ("aiokafka", "faust", "mode", "kafka"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+        logging.getLogger(noisy).setLevel(max(logging.getLevelName(library_level), logging.getLevelName(level)))

@@ -38,6 +38,12 @@ DUPLICATES_SKIPPED = Counter(
     ["stage"],
     registry=REGISTRY,
 )
+OFFSETS_REREAD = Counter(
+    "wirestream_offsets_reread",
+    "Offsets the Faust consumer skipped without delivering them, sought back to and read again (workers.offsets).",
+    ["topic"],
+    registry=REGISTRY,
+)
 STAGE_SECONDS = Histogram(
     "wirestream_stage_seconds",
     "Seconds a stage spent on one batch, by phase (process = the stage function, deliver = produce + acks).",

@@ -73,6 +73,8 @@ class Settings(BaseSettings):
     web_port: int = Field(default=0, ge=0, le=65535, description="Faust web port; 0 disables the web server.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = Field(default="text", description="json: one JSON object per line.")
+    # Faust, mode and aiokafka log at this level (their INFO shows group joins, table recovery and seeks).
+    library_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
     metrics_port: int = Field(default=0, ge=0, le=65535, description="/metrics /healthz /readyz port; 0 = off.")
     metrics_host: str = Field(default="127.0.0.1", description="Address the metrics server binds to.")
     data_dir: str = Field(default=".wirestream", description="Directory for Faust's local state.")

@@ -73,7 +73,10 @@ class Pipeline:
                 self.assert_alive()
                 if time.monotonic() > deadline:
                     counts = {t: len(v) for t, v in got.items()}
-                    raise AssertionError(f"timed out after {timeout:.0f}s; got {counts}")
+                    tails = "".join(
+                        f"\n--- {name} log:\n{log_tail(self.logs / f'{name}.log')}" for name in self.workers
+                    )
+                    raise AssertionError(f"timed out after {timeout:.0f}s; got {counts}{tails}")
                 for records in (await consumer.getmany(timeout_ms=300)).values():
                     for r in records:
                         got[r.topic].append(r)
@@ -98,6 +101,8 @@ def running_pipeline(tmp_path: Path, storage: str = "memory") -> Iterator[Pipeli
             "WIRESTREAM_MAX_CONTENT_BYTES": "200000",
             "WIRESTREAM_BATCH_SIZE": "8",
             "WIRESTREAM_BATCH_WINDOW_S": "0.3",
+            # Faust's own account of joins, recoveries and seeks, for the log tails in failure messages.
+            "WIRESTREAM_LIBRARY_LOG_LEVEL": "INFO",
         }
         settings = load_settings(broker=broker.url, max_content_bytes=200_000)
         asyncio.run(ensure_topics(settings))

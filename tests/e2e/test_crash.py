@@ -145,13 +145,30 @@ class Tally:
     enriched: Counter[str] = field(default_factory=Counter)
     clean: Counter[str] = field(default_factory=Counter)
     dlq: list[dict[str, Any]] = field(default_factory=list)
+    #: where each article's clean records sit: (partition, offset), for diagnosing a loss
+    clean_at: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
 
     def add(self, record: Any, settings: Any) -> None:
         if record.topic == settings.topic_dlq:
             self.dlq.append(orjson.loads(record.value))
             return
         key = record.key.decode() if record.key else ""
-        (self.enriched if record.topic == settings.topic_enriched else self.clean)[key] += 1
+        if record.topic == settings.topic_enriched:
+            self.enriched[key] += 1
+        else:
+            self.clean[key] += 1
+            self.clean_at.setdefault(key, []).append((record.partition, record.offset))
+
+
+def diagnosis(path: Path, missing: set[str], lines: int = 40) -> str:
+    """For a failure message: a log's lines about missing ids, plus its last lines other than batch summaries."""
+    try:
+        text = path.read_text(errors="replace").splitlines()
+    except OSError:
+        return ""
+    about = [line for line in text if any(m in line for m in missing)][:lines]
+    story = [line[:400] for line in text if "batch of" not in line and "skipping a duplicate" not in line]
+    return "\n".join(["lines naming missing ids:", *about, "other lines (last):", *story[-lines:]])
 
 
 @dataclass
@@ -299,6 +316,7 @@ def reap_orphans(kills: list[Kill], wait: float) -> list[int]:
 
 def test_kill_9_workers_at_random_points_loses_nothing(pipeline: Pipeline, record_property: Any) -> None:
     articles, kills = (5000, 6) if SOAK else (300, 2)
+    pipeline.env["WIRESTREAM_LOG_FORMAT"] = "json"  # skip and dead-letter lines then carry the article id
     run = f"crash{SEED}"
     started = time.monotonic()
     done: list[Kill] = []
@@ -316,12 +334,13 @@ def test_kill_9_workers_at_random_points_loses_nothing(pipeline: Pipeline, recor
     assert len(done) == kills, f"only {len(done)} of {kills} kills happened: {summary}"
     if missing:
         sample = sorted(missing)[:20]
-        in_clean = [m for m in sample if m in tally.clean]
+        in_clean = {m: tally.clean_at.get(m) for m in sample if m in tally.clean}
         dead = [d for d in tally.dlq if d.get("article_id") in missing][:5]
         raise AssertionError(
-            f"{summary}\nmissing (first 20): {sample}\nof those, on articles.clean: {in_clean}\n"
-            f"dead letters for missing ids: {dead}\nclean log:\n{log_tail(pipeline.logs / 'clean.log')}\n"
-            f"tag log:\n{log_tail(pipeline.logs / 'tag.log')}"
+            f"{summary}\nmissing (first 20): {sample}\nof those, on articles.clean at (partition, offset): "
+            f"{in_clean}\ndead letters for missing ids: {dead}\n"
+            f"clean log:\n{diagnosis(pipeline.logs / 'clean.log', missing)}\n"
+            f"tag log:\n{diagnosis(pipeline.logs / 'tag.log', missing)}"
         )
     assert not tally.dlq, f"synthetic articles must not dead-letter: {tally.dlq[:3]}"
     # Every kill landed while records were in flight (produced but not yet enriched).

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+from types import SimpleNamespace
+
 import orjson
 from hypothesis import given
 from hypothesis import strategies as st
 
 from workers.dedupe import (
     SEGMENT_ENTRIES,
+    Deduplicator,
     PartitionMemory,
     content_digest,
     decode_segment,
@@ -104,3 +108,75 @@ def test_restore_from_segments_equals_the_live_memory(ids: list[int], max_segmen
     restored = PartitionMemory.restore(stored, max_segments)
     assert restored.segments == live.segments
     assert restored.index == live.index
+
+
+# --- claims of batches in flight: the deduplicator against an in-memory table and producer -------------------
+
+
+class _Producer:
+    """Records changelog sends; every send is acknowledged at once."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, bytes, bytes | None, int]] = []
+
+    async def send(
+        self, topic: str, key: bytes, value: bytes | None, partition: int, timestamp: None, headers: list[object]
+    ) -> asyncio.Future[None]:
+        self.sent.append((topic, key, value, partition))
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        return done
+
+
+def _deduplicator() -> tuple[Deduplicator, _Producer]:
+    producer = _Producer()
+    app = SimpleNamespace(producer=producer)
+    table = SimpleNamespace(data={}, changelog_topic=SimpleNamespace(get_topic_name=lambda: "changelog"))
+    return Deduplicator(app, table, max_segments=4), producer  # type: ignore[arg-type]
+
+
+async def test_a_copy_read_while_the_original_is_in_flight_waits_for_its_outcome() -> None:
+    dedupe, producer = _deduplicator()
+    value = orjson.dumps(record())
+    first = dedupe.claim(value, 0)
+    assert not first.duplicate and first.fingerprint is not None and first.outcome is not None
+    again = dedupe.claim(value, 0)
+    assert again.duplicate and again.outcome is first.outcome, "the copy relies on the batch in flight"
+    assert not again.outcome.done()
+    await dedupe.settle({(0, 7): first}, delivered=[(0, 7)])
+    assert again.outcome.result() is True
+    assert [sent[1] for sent in producer.sent] == [segment_key(0, 0)], "remembered in the changelog"
+    later = dedupe.claim(value, 0)
+    assert later.duplicate and later.outcome is None, "delivered: a later copy is skipped without waiting"
+
+
+async def test_an_abandoned_claim_is_released_and_its_copies_are_processed() -> None:
+    dedupe, producer = _deduplicator()
+    value = orjson.dumps(record())
+    first = dedupe.claim(value, 2)
+    waiting = dedupe.claim(value, 2)
+    dedupe.release([first])
+    assert waiting.outcome is not None and waiting.outcome.result() is False, "the copy must not be skipped"
+    retry = dedupe.claim(value, 2)
+    assert not retry.duplicate and retry.outcome is not first.outcome, "a later copy is taken afresh"
+    assert producer.sent == [], "nothing abandoned is remembered"
+
+
+async def test_dead_lettered_claims_are_resolved_but_not_remembered() -> None:
+    dedupe, _ = _deduplicator()
+    good, bad = orjson.dumps(record(id="good")), orjson.dumps(record(id="bad"))
+    claims = {(1, 0): dedupe.claim(good, 1), (1, 1): dedupe.claim(bad, 1)}
+    await dedupe.settle(claims, delivered=[(1, 0)])
+    assert all(c.outcome is not None and c.outcome.result() for c in claims.values())
+    assert dedupe.claim(good, 1).duplicate
+    assert not dedupe.claim(bad, 1).duplicate, "a replay of a dead letter after a fix is processed"
+
+
+async def test_forgetting_partitions_keeps_in_flight_outcomes_reachable() -> None:
+    dedupe, _ = _deduplicator()
+    value = orjson.dumps(record())
+    first = dedupe.claim(value, 0)
+    waiting = dedupe.claim(value, 0)
+    dedupe.forget_partitions()  # a rebalance while the batch is in flight
+    await dedupe.settle({(0, 3): first}, delivered=[(0, 3)])
+    assert waiting.outcome is not None and waiting.outcome.result() is True

@@ -16,7 +16,7 @@ import faust
 
 from workers import metrics
 from workers.app import Topics
-from workers.dedupe import Deduplicator, Fingerprint
+from workers.dedupe import Claim, Deduplicator
 from workers.delivery import deliver, never_auto_ack, source_message
 from workers.settings import Settings
 from workers.tagging.runtime import Recognition, Tagger
@@ -63,9 +63,18 @@ async def _finish_batch(
         if claimed.dedupe is not None:
             delivered = {(m.partition, m.offset) for m, outcome in pairs if isinstance(outcome, dict)}
             await claimed.dedupe.settle(claimed.fingerprints, delivered)
+        if claimed.originals and not all(await asyncio.gather(*claimed.originals)):
+            # A skipped duplicate's original was abandoned: the duplicate is the only copy left, and it must
+            # not be committed unprocessed. Exiting leaves its offset uncommitted, so it is read again.
+            log.critical("a batch this one's duplicates relied on was abandoned; exiting so they are read again")
+            os._exit(72)
         for event in events:
             await stream.ack(event)
     except asyncio.CancelledError:
+        # Abandoned (the worker is stopping): nothing was committed; later copies of these articles must be
+        # processed, not skipped as in flight.
+        if claimed.dedupe is not None:
+            claimed.dedupe.release(claimed.fingerprints.values())
         raise
     except BrokenProcessPool:
         log.critical("the spaCy child process died; exiting so a supervisor restarts this worker")
@@ -88,7 +97,10 @@ class Claims:
     """One batch's deduplication state: fingerprints to remember once delivered, and how many were skipped."""
 
     dedupe: Deduplicator | None
-    fingerprints: dict[tuple[int, int], Fingerprint] = field(default_factory=dict)
+    #: fresh claims by input (partition, offset): remembered once delivered
+    fingerprints: dict[tuple[int, int], Claim] = field(default_factory=dict)
+    #: outcomes of the batches in flight that this batch's skipped duplicates rely on
+    originals: list[asyncio.Future[bool]] = field(default_factory=list)
     skipped: int = 0
 
 
@@ -100,16 +112,19 @@ def claim_batch(events: Sequence[faust.EventT], dedupe: Deduplicator | None) -> 
     fresh: list[faust.EventT] = []
     for event in events:
         msg = event.message
-        duplicate, found = dedupe.claim(msg.value if isinstance(msg.value, bytes) else None, msg.partition)
-        if duplicate:
+        claim = dedupe.claim(msg.value if isinstance(msg.value, bytes) else None, msg.partition)
+        if claim.duplicate:
+            if claim.outcome is not None:
+                claims.originals.append(claim.outcome)
             claims.skipped += 1
             metrics.DUPLICATES_SKIPPED.labels("tag").inc()
-            log.info("skipping a duplicate: this article was already tagged with the same content",
+            reason = "is being tagged by a batch in flight" if claim.outcome else "was already tagged"
+            log.info("skipping a duplicate: this article %s with the same content", reason,
                      extra={"article_id": _key_text(msg.key), "topic": msg.topic, "partition": msg.partition,
                             "offset": msg.offset})
             continue
-        if found is not None:
-            claims.fingerprints[(msg.partition, msg.offset)] = found
+        if claim.fingerprint is not None:
+            claims.fingerprints[(msg.partition, msg.offset)] = claim
         fresh.append(event)
     return fresh, claims
 

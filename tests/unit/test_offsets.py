@@ -1,0 +1,99 @@
+"""The offset guard: a jump in offsets is read again, and only skipped when it shows again after the re-read."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from faust.types import TP
+
+from workers.app import create_app
+from workers.offsets import GapCheckingConsumer, ReadOffsets
+from workers.settings import load_settings
+
+RAW = TP("articles.raw", 3)
+
+
+@pytest.fixture
+def consumer(monkeypatch: pytest.MonkeyPatch) -> tuple[GapCheckingConsumer, list[tuple[TP, int]]]:
+    app, _ = create_app(load_settings(broker="kafka://127.0.0.1:1"), "clean")
+    made = app.consumer
+    assert isinstance(made, GapCheckingConsumer), "create_app installs the guard"
+    seeks: list[tuple[TP, int]] = []
+
+    async def seek(tp: TP, offset: int) -> None:
+        seeks.append((tp, offset))
+
+    monkeypatch.setattr(made, "_seek", seek)
+    return made, seeks
+
+
+def committed_gaps(consumer: Any, tp: TP) -> list[tuple[int, int]]:
+    return sorted((interval.begin, interval.end) for interval in consumer._gap[tp])
+
+
+async def test_a_jump_is_read_again_instead_of_being_counted_as_acknowledged(
+    consumer: tuple[GapCheckingConsumer, list[tuple[TP, int]]],
+) -> None:
+    guard, seeks = consumer
+    guard._read_offset[RAW] = 9  # last offset Faust read
+    await guard._add_gap(RAW, 10, 14)  # Faust's fetch loop: the next record is 14
+    assert seeks == [(RAW, 9)], "seeks back to the last offset read (it may be the committed, unread one)"
+    assert committed_gaps(guard, RAW) == [], "nothing is counted as acknowledged"
+    guard._read_offset[RAW] = 14  # the fetch loop's update after delivering record 14
+    assert guard._read_offset[RAW] == 9, "the read offset stays put so that 10-13 are delivered when read again"
+    guard._read_offset[RAW] = 10  # the re-read record 10 is delivered normally
+    assert guard._read_offset[RAW] == 10
+
+
+async def test_a_jump_that_shows_again_after_the_re_read_is_a_real_gap(
+    consumer: tuple[GapCheckingConsumer, list[tuple[TP, int]]],
+) -> None:
+    guard, seeks = consumer
+    guard._read_offset[RAW] = 9
+    await guard._add_gap(RAW, 10, 14)
+    guard._read_offset[RAW] = 14
+    await guard._add_gap(RAW, 10, 14)  # read again from 10, and record 14 comes first again: 10-13 do not exist
+    assert seeks == [(RAW, 9)], "no second seek"
+    assert committed_gaps(guard, RAW) == [(10, 15)], "Faust's own gap handling applies"
+    guard._read_offset[RAW] = 14
+    assert guard._read_offset[RAW] == 14
+
+
+async def test_a_seek_to_committed_offsets_drops_pending_re_reads(
+    consumer: tuple[GapCheckingConsumer, list[tuple[TP, int]]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    guard, _ = consumer
+    guard._read_offset[RAW] = 9
+    await guard._add_gap(RAW, 10, 14)
+
+    async def seek_to_committed() -> dict[TP, int]:
+        return {RAW: 7}
+
+    monkeypatch.setattr(guard, "seek_to_committed", seek_to_committed)
+    await guard.perform_seek()
+    assert guard._read_offset[RAW] == 7
+    guard._read_offset[RAW] = 14
+    assert guard._read_offset[RAW] == 14, "no update is held back after a seek"
+
+
+def test_read_offsets_default_to_none_like_fausts() -> None:
+    offsets = ReadOffsets()
+    assert offsets[RAW] is None
+    offsets.hold[RAW] = 5
+    offsets[RAW] = 4
+    assert offsets[RAW] == 4 and offsets.hold == {RAW: 5}
+
+
+async def test_records_queued_behind_a_jump_extend_one_episode(
+    consumer: tuple[GapCheckingConsumer, list[tuple[TP, int]]], caplog: pytest.LogCaptureFixture
+) -> None:
+    guard, seeks = consumer
+    guard._read_offset[RAW] = 9
+    for revealing in (14, 15, 16):  # records 14-16 were queued from one fetch before the re-read began
+        await guard._add_gap(RAW, 10, revealing)
+        guard._read_offset[RAW] = revealing
+    assert guard._read_offset[RAW] == 9
+    assert seeks == [(RAW, 9)] * 3
+    assert len([r for r in caplog.records if "reading them again" in r.getMessage()]) == 1, "one warning"
+    assert committed_gaps(guard, RAW) == []
