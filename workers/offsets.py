@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import AsyncIterator
 from typing import Any
 
 import faust
 from faust.transport.drivers.aiokafka import Consumer as FaustAIOKafkaConsumer
-from faust.types import TP
+from faust.types import TP, Message
 
 from workers import metrics
 
@@ -61,6 +62,8 @@ class GapCheckingConsumer(FaustAIOKafkaConsumer):
         self._revealed: defaultdict[TP, set[int]] = defaultdict(set)
         #: the latest re-read per partition: (first skipped offset, offset of the record that revealed it)
         self._episodes: dict[TP, tuple[int, int]] = {}
+        #: first and last offset per partition of the batch being delivered by ``getmany``
+        self._fetched: dict[TP, tuple[int, int]] = {}
 
     async def _add_gap(self, tp: TP, offset_from: int, offset_to: int) -> None:
         """Called by Faust's fetch loop when the record at ``offset_to`` follows ``offset_from - 1``."""
@@ -100,6 +103,52 @@ class GapCheckingConsumer(FaustAIOKafkaConsumer):
             offset_from, offset_to - 1, tp.topic, tp.partition,
             extra={"topic": tp.topic, "partition": tp.partition, "offset": rewind},
         )
+
+    async def _getmany(self, active_partitions: set[TP] | None, timeout: float) -> Any:
+        """Fetch as Faust does, remembering which offsets were fetched for each partition."""
+        records = await super()._getmany(active_partitions, timeout)
+        self._fetched = {tp: (batch[0].offset, batch[-1].offset) for tp, batch in records.items() if batch}
+        return records
+
+    async def getmany(self, timeout: float) -> AsyncIterator[tuple[TP, Message]]:
+        """Faust's ``getmany``, then a seek back for records it fetched but did not deliver.
+
+        Faust stops delivering a fetched batch when the flow stops or the generation changes, and drops records
+        of partitions paused since the fetch, while the client's position has already moved past them. The
+        next fetch would start after them; a record at the end of a partition would wait for a restart.
+        """
+        self._fetched = {}
+        delivered: dict[TP, int] = {}
+        generation = self.app.consumer_generation_id
+        try:
+            async for tp, message in super().getmany(timeout):
+                delivered[tp] = message.offset
+                yield tp, message
+        finally:
+            if self.app.consumer_generation_id == generation:
+                await self._reread_undelivered(delivered)
+            else:  # a rebalance: Faust seeks every assigned partition to its committed offset
+                self._fetched = {}
+
+    async def _reread_undelivered(self, delivered: dict[TP, int]) -> None:
+        fetched, self._fetched = self._fetched, {}
+        if not fetched:
+            return
+        assigned = self.assignment()
+        for tp, (first, last) in fetched.items():
+            done = delivered.get(tp)
+            start = first if done is None else done + 1
+            if start > last or tp not in assigned:
+                continue
+            try:
+                await self._seek(tp, start)
+            except Exception:  # revoked meanwhile: the new owner reads from the committed offset
+                log.debug("could not seek %s/%d back to %d", tp.topic, tp.partition, start, exc_info=True)
+                continue
+            metrics.OFFSETS_REREAD.labels(tp.topic).inc(last - start + 1)
+            log.info("the consumer fetched offsets %d-%d of %s/%d but did not deliver them; reading them again",
+                     start, last, tp.topic, tp.partition,
+                     extra={"topic": tp.topic, "partition": tp.partition, "offset": start})
 
     async def perform_seek(self) -> None:
         """Seek to the committed offsets (after a rebalance): earlier re-read bookkeeping no longer applies."""

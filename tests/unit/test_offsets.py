@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from aiokafka.structs import ConsumerRecord
+from faust.transport.drivers.aiokafka import Consumer as FaustAIOKafkaConsumer
 from faust.types import TP
 
 from workers.app import create_app
@@ -97,3 +99,48 @@ async def test_records_queued_behind_a_jump_extend_one_episode(
     assert seeks == [(RAW, 9)] * 3
     assert len([r for r in caplog.records if "reading them again" in r.getMessage()]) == 1, "one warning"
     assert committed_gaps(guard, RAW) == []
+
+
+def _records(tp: TP, offsets: range) -> list[ConsumerRecord[bytes, bytes]]:
+    return [ConsumerRecord(tp.topic, tp.partition, o, 0, 0, b"k", b"v", None, 1, 1, []) for o in offsets]
+
+
+async def test_records_fetched_but_not_delivered_are_read_again(
+    consumer: tuple[GapCheckingConsumer, list[tuple[TP, int]]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    guard, seeks = consumer
+    other = TP("articles.raw", 1)
+
+    async def fetch(self: Any, active_partitions: Any, timeout: float) -> dict[TP, list[Any]]:
+        return {RAW: _records(RAW, range(20, 23)), other: _records(other, range(5, 8))}
+
+    # Faust delivers only the partitions it considers active when the batch is handed out: raw/1 was paused
+    # between the fetch and the delivery, so its fetched records are dropped, past the client's position.
+    monkeypatch.setattr(FaustAIOKafkaConsumer, "_getmany", fetch)
+    monkeypatch.setattr(guard, "assignment", lambda: {RAW, other})
+    monkeypatch.setattr(guard, "highwater", lambda tp: 100)
+    guard._active_partitions = {RAW}
+    got = [(tp, message.offset) async for tp, message in guard.getmany(timeout=0.1)]
+    assert got == [(RAW, 20), (RAW, 21), (RAW, 22)]
+    assert seeks == [(other, 5)], "the dropped records are fetched again from the first one"
+
+
+async def test_a_batch_cut_short_is_read_again_from_the_first_record_not_delivered(
+    consumer: tuple[GapCheckingConsumer, list[tuple[TP, int]]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    guard, seeks = consumer
+
+    async def fetch(self: Any, active_partitions: Any, timeout: float) -> dict[TP, list[Any]]:
+        return {RAW: _records(RAW, range(20, 26))}
+
+    monkeypatch.setattr(FaustAIOKafkaConsumer, "_getmany", fetch)
+    monkeypatch.setattr(guard, "assignment", lambda: {RAW})
+    monkeypatch.setattr(guard, "highwater", lambda tp: 100)
+    guard._active_partitions = {RAW}
+    got = []
+    async for _tp, message in guard.getmany(timeout=0.1):
+        got.append(message.offset)
+        if message.offset == 22:
+            guard.flow_active = False  # a rebalance starts: Faust stops handing out the rest of the batch
+    assert got == [20, 21, 22]
+    assert seeks == [(RAW, 23)]
