@@ -20,6 +20,7 @@ import logging
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from typing import Any
+from weakref import WeakSet
 
 import faust
 from faust.transport.drivers.aiokafka import Consumer as FaustAIOKafkaConsumer
@@ -45,6 +46,11 @@ class ReadOffsets(defaultdict[TP, int | None]):
         #: partition -> the offset whose read-offset update is ignored once
         self.hold: dict[TP, int] = {}
 
+    def force(self, tp: TP, offset: int | None) -> None:
+        """Set the read offset, dropping any held update for ``tp``."""
+        self.hold.pop(tp, None)
+        super().__setitem__(tp, offset)
+
     def __setitem__(self, tp: TP, offset: int | None) -> None:
         if offset is not None and self.hold.get(tp) == offset:
             del self.hold[tp]
@@ -64,6 +70,10 @@ class GapCheckingConsumer(FaustAIOKafkaConsumer):
         self._episodes: dict[TP, tuple[int, int]] = {}
         #: first and last offset per partition of the batch being delivered by ``getmany``
         self._fetched: dict[TP, tuple[int, int]] = {}
+        #: topics whose records are acked only once an agent took them (see :meth:`ack`)
+        self._guarded: set[str] = set()
+        #: records taken by an agent and not yet acked
+        self._taken: WeakSet[Message] = WeakSet()
 
     async def _add_gap(self, tp: TP, offset_from: int, offset_to: int) -> None:
         """Called by Faust's fetch loop when the record at ``offset_to`` follows ``offset_from - 1``."""
@@ -103,6 +113,47 @@ class GapCheckingConsumer(FaustAIOKafkaConsumer):
             offset_from, offset_to - 1, tp.topic, tp.partition,
             extra={"topic": tp.topic, "partition": tp.partition, "offset": rewind},
         )
+
+    def guard_topic(self, topic: str) -> None:
+        """Refuse acks for ``topic``'s records that were not taken by an agent (see :meth:`ack`)."""
+        self._guarded.add(topic)
+
+    def take(self, message: Message) -> None:
+        """Record that an agent took ``message`` for processing (its ack then means it was processed)."""
+        self._taken.add(message)
+
+    def ack(self, message: Message) -> bool:
+        """Faust's ack, refused for records of a guarded topic that no agent took: they are read again.
+
+        Faust's stream skips a record it reads while its flow control is paused or whose fetch belongs to an
+        older group generation, and acks it anyway ("otherwise the lag would increase"). Its offset would be
+        committed although nobody processed the record, and nothing would read it again: a silent loss, seen
+        after restarts in the crash test. The same happens to records still queued when a worker stops.
+        """
+        if message.topic in self._guarded and message not in self._taken and not message.acked:
+            self._refuse(message)
+            return False
+        return super().ack(message)
+
+    def _refuse(self, message: Message) -> None:
+        message.acked = True  # never counted: its offset stays uncommitted until a copy is processed
+        self._unacked_messages.discard(message)  # nothing waits for it on a rebalance or shutdown
+        tp, offset = message.tp, message.offset
+        read_offsets = self._read_offset
+        last_read = read_offsets.get(tp)
+        if last_read is None or last_read >= offset:
+            if isinstance(read_offsets, ReadOffsets):
+                read_offsets.force(tp, offset - 1 if offset > 0 else None)
+            else:
+                read_offsets[tp] = offset - 1 if offset > 0 else None
+            try:
+                self._thread.seek(tp, offset)
+            except Exception:  # revoked meanwhile: the new owner reads from the committed offset
+                log.debug("could not seek %s/%d back to %d", tp.topic, tp.partition, offset, exc_info=True)
+                return
+        metrics.OFFSETS_REREAD.labels(tp.topic).inc()
+        log.info("Faust skipped offset %d of %s/%d without handing it to the agent; reading it again", offset,
+                 tp.topic, tp.partition, extra={"topic": tp.topic, "partition": tp.partition, "offset": offset})
 
     async def _getmany(self, active_partitions: set[TP] | None, timeout: float) -> Any:
         """Fetch as Faust does, remembering which offsets were fetched for each partition."""
@@ -166,3 +217,23 @@ def guard_offsets(app: faust.App) -> None:
     if not issubclass(transport.Consumer, FaustAIOKafkaConsumer):
         raise TypeError(f"unexpected Faust consumer {transport.Consumer!r}: only the aiokafka driver is supported")
     setattr(transport, "Consumer", GapCheckingConsumer)  # noqa: B010 (a ClassVar, replaced on this instance)
+
+
+def take(event: faust.EventT) -> None:
+    """An agent takes ``event`` for processing: hold its offset until :meth:`faust.Stream.ack` releases it.
+
+    The extra reference keeps Faust from committing the offset before the agent's outputs are acknowledged;
+    marking it taken lets :meth:`GapCheckingConsumer.ack` tell it apart from records Faust skipped.
+    """
+    message = event.message
+    message.incref()
+    consumer = event.app.consumer
+    if isinstance(consumer, GapCheckingConsumer):
+        consumer.take(message)
+
+
+def guard_topic(app: faust.App, topic: faust.TopicT) -> None:
+    """Records of ``topic`` count as processed only once an agent took them with :func:`take`."""
+    consumer = app.consumer
+    if isinstance(consumer, GapCheckingConsumer):
+        consumer.guard_topic(topic.get_topic_name())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -144,3 +145,26 @@ async def test_a_batch_cut_short_is_read_again_from_the_first_record_not_deliver
             guard.flow_active = False  # a rebalance starts: Faust stops handing out the rest of the batch
     assert got == [20, 21, 22]
     assert seeks == [(RAW, 23)]
+
+
+async def test_a_record_faust_skipped_is_not_committed_but_read_again(
+    consumer: tuple[GapCheckingConsumer, list[tuple[TP, int]]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    guard, _ = consumer
+    sought: list[tuple[TP, int]] = []
+    monkeypatch.setattr(guard, "_thread", SimpleNamespace(seek=lambda tp, offset: sought.append((tp, offset))))
+    passed_on: list[int] = []
+    monkeypatch.setattr(FaustAIOKafkaConsumer, "ack", lambda self, message: passed_on.append(message.offset) or True)
+    guard.guard_topic(RAW.topic)
+    taken, skipped = (guard._to_message(RAW, record) for record in _records(RAW, range(40, 42)))
+    guard._read_offset[RAW] = 45  # the fetch loop has read further meanwhile
+    guard.take(taken)
+    assert guard.ack(taken) is True and passed_on == [40], "a record an agent took is acked as usual"
+    # Faust's stream skips record 41 (flow paused, or an older generation) and acks it unprocessed.
+    assert guard.ack(skipped) is False
+    assert passed_on == [40], "its offset is not counted as processed"
+    assert skipped.acked and skipped not in guard._unacked_messages, "nothing waits for it on shutdown"
+    assert sought == [(RAW, 41)] and guard._read_offset[RAW] == 40, "read again from 41"
+    observations = TP("wirestream-clean-learned-observations", 0)
+    other = guard._to_message(observations, _records(observations, range(7, 8))[0])
+    assert guard.ack(other) is True, "topics no agent guards keep Faust's behaviour"

@@ -41,6 +41,7 @@ from workers.cleaning.learned import (
 from workers.cleaning.stage import CleanOptions, clean_articles
 from workers.delivery import deliver, never_auto_ack, source_message
 from workers.dlq import Failure, SourceMessage
+from workers.offsets import guard_topic, take
 from workers.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -284,6 +285,8 @@ def register_clean_agent(app: faust.App, topics: Topics, settings: Settings, exe
             await source.ack(event)  # drop the extra reference: committable once take_events acks it too
         log.info("cleaned batch of %d: %d out, %d dead-lettered", len(messages), outputs, failures)
 
+    guard_topic(app, topics.raw)
+
     @app.agent(topics.raw, name="clean")
     async def clean(stream: faust.StreamT[bytes]) -> None:
         source = cast(faust.Stream[bytes], stream)
@@ -293,7 +296,7 @@ def register_clean_agent(app: faust.App, topics: Topics, settings: Settings, exe
             # Faust acks a batch's events when the loop moves on, and also when the agent is cancelled mid-batch
             # (SIGTERM, rebalance): an extra reference per event keeps an unfinished batch from being committed.
             for event in events:
-                event.message.incref()
+                take(event)
             batch = asyncio.ensure_future(process(source, events))
             try:
                 await asyncio.shield(batch)

@@ -18,6 +18,7 @@ from workers import metrics
 from workers.app import Topics
 from workers.dedupe import Claim, Deduplicator
 from workers.delivery import deliver, never_auto_ack, source_message
+from workers.offsets import guard_topic, take
 from workers.settings import Settings
 from workers.tagging.runtime import Recognition, Tagger
 from workers.tagging.stage import entity_records
@@ -147,6 +148,8 @@ def register_tag_agent(
     delivered with the same content (redelivered after a crash, or published twice) is skipped.
     """
 
+    guard_topic(app, topics.clean)
+
     @app.agent(topics.clean, name="tag")
     async def tag(stream: faust.StreamT[bytes]) -> None:
         # take_events (not take) keeps each value's topic/partition/offset/headers for the DLQ.
@@ -156,7 +159,7 @@ def register_tag_agent(
         try:
             async for events in source.take_events(settings.batch_size, within=settings.batch_window_s):
                 for event in events:
-                    event.message.incref()  # held until this batch's outputs are acknowledged
+                    take(event)  # held until this batch's outputs are acknowledged
                 fresh, claims = claim_batch(events, dedupe)
                 recognising = asyncio.ensure_future(tagger.recognise([source_message(e) for e in fresh]))
                 previous = in_flight[-1] if in_flight else None
