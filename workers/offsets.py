@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 from weakref import WeakSet
 
@@ -45,6 +45,11 @@ class ReadOffsets(defaultdict[TP, int | None]):
         super().__init__(lambda: None)
         #: partition -> the offset whose read-offset update is ignored once
         self.hold: dict[TP, int] = {}
+        #: partition -> offset of the record being handed to the streams, and whether that completed
+        self.handing: dict[TP, int] = {}
+        self.handed: dict[TP, int] = {}
+        #: called with (partition, offset) when a hand-out was cancelled: the record must be read again
+        self.on_cancelled: Callable[[TP, int], None] | None = None
 
     def force(self, tp: TP, offset: int | None) -> None:
         """Set the read offset, dropping any held update for ``tp``."""
@@ -52,6 +57,14 @@ class ReadOffsets(defaultdict[TP, int | None]):
         super().__setitem__(tp, offset)
 
     def __setitem__(self, tp: TP, offset: int | None) -> None:
+        if offset is not None and self.handing.get(tp) == offset:
+            # Faust's fetch loop, after handing out this record: it cancels the hand-out when its flow is
+            # suspended, and moves the read offset on anyway.
+            del self.handing[tp]
+            if self.handed.get(tp) != offset:
+                if self.on_cancelled is not None:
+                    self.on_cancelled(tp, offset)
+                return
         if offset is not None and self.hold.get(tp) == offset:
             del self.hold[tp]
             return
@@ -63,7 +76,10 @@ class GapCheckingConsumer(FaustAIOKafkaConsumer):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._read_offset = ReadOffsets()
+        read_offsets = self._read_offset = ReadOffsets()
+        read_offsets.on_cancelled = self._hand_out_cancelled
+        self._hand_out = self.callback
+        self.callback = self._handing_out
         #: offsets of records that revealed a jump and caused a re-read, per partition
         self._revealed: defaultdict[TP, set[int]] = defaultdict(set)
         #: the latest re-read per partition: (first skipped offset, offset of the record that revealed it)
@@ -113,6 +129,27 @@ class GapCheckingConsumer(FaustAIOKafkaConsumer):
             offset_from, offset_to - 1, tp.topic, tp.partition,
             extra={"topic": tp.topic, "partition": tp.partition, "offset": rewind},
         )
+
+    async def _handing_out(self, message: Message) -> None:
+        """Faust's per-record callback (to the streams), noting whether the hand-out completed."""
+        read_offsets = self._read_offset
+        if not isinstance(read_offsets, ReadOffsets):
+            await self._hand_out(message)
+            return
+        read_offsets.handing[message.tp] = message.offset
+        await self._hand_out(message)
+        read_offsets.handed[message.tp] = message.offset
+
+    def _hand_out_cancelled(self, tp: TP, offset: int) -> None:
+        """A record's hand-out to the streams was cancelled: read it again (its read offset did not move)."""
+        try:
+            self._thread.seek(tp, offset)
+        except Exception:  # revoked or stopping: the next owner reads from the committed offset
+            log.debug("could not seek %s/%d back to %d", tp.topic, tp.partition, offset, exc_info=True)
+            return
+        metrics.OFFSETS_REREAD.labels(tp.topic).inc()
+        log.info("handing offset %d of %s/%d to the agents was cancelled; reading it again", offset, tp.topic,
+                 tp.partition, extra={"topic": tp.topic, "partition": tp.partition, "offset": offset})
 
     def guard_topic(self, topic: str) -> None:
         """Refuse acks for ``topic``'s records that were not taken by an agent (see :meth:`ack`)."""

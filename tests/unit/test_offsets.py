@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from types import SimpleNamespace
 from typing import Any
 
@@ -168,3 +169,32 @@ async def test_a_record_faust_skipped_is_not_committed_but_read_again(
     observations = TP("wirestream-clean-learned-observations", 0)
     other = guard._to_message(observations, _records(observations, range(7, 8))[0])
     assert guard.ack(other) is True, "topics no agent guards keep Faust's behaviour"
+
+
+async def test_a_cancelled_hand_out_does_not_move_the_read_offset_and_is_read_again(
+    consumer: tuple[GapCheckingConsumer, list[tuple[TP, int]]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    guard, _ = consumer
+    sought: list[tuple[TP, int]] = []
+    monkeypatch.setattr(guard, "_thread", SimpleNamespace(seek=lambda tp, offset: sought.append((tp, offset))))
+    open_queue = asyncio.Event()
+    open_queue.set()
+
+    async def conductor(message: Any) -> None:  # blocks while the streams' flow control is paused
+        await open_queue.wait()
+
+    monkeypatch.setattr(guard, "_hand_out", conductor)
+    delivered, blocked = (guard._to_message(RAW, record) for record in _records(RAW, range(30, 32)))
+    guard._read_offset[RAW] = 29
+    # What Faust's fetch loop does per record: hand it out (cancelled when its flow is suspended), then set.
+    for message, suspended in ((delivered, False), (blocked, True)):
+        if suspended:
+            open_queue.clear()
+        task = asyncio.ensure_future(guard.callback(message))
+        await asyncio.sleep(0)
+        if suspended:
+            task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        guard._read_offset[RAW] = message.offset
+    assert guard._read_offset[RAW] == 30, "the cancelled record 31 does not count as read"
+    assert sought == [(RAW, 31)], "it is fetched again"
