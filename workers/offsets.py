@@ -76,8 +76,10 @@ class GapCheckingConsumer(FaustAIOKafkaConsumer):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        read_offsets = self._read_offset = ReadOffsets()
-        read_offsets.on_cancelled = self._hand_out_cancelled
+        #: Faust's read offsets, replaced by a :class:`ReadOffsets` (typed here; Faust's attribute is a mapping)
+        self._reads = ReadOffsets()
+        self._read_offset = self._reads
+        self._reads.on_cancelled = self._hand_out_cancelled
         self._hand_out = self.callback
         self.callback = self._handing_out
         #: offsets of records that revealed a jump and caused a re-read, per partition
@@ -108,15 +110,9 @@ class GapCheckingConsumer(FaustAIOKafkaConsumer):
         # Faust's "last read" is the committed offset, which is the next record to read, not one already read.
         # Reading it again costs at most one duplicate.
         rewind = max(offset_from - 1, 0)
-        try:
-            await self._seek(tp, rewind)
-        except Exception:  # the partition was revoked meanwhile: its new owner reads from the committed offset
-            log.warning("could not seek %s/%d back to %d to read skipped records again", tp.topic, tp.partition,
-                        rewind, exc_info=True)
+        if not self._seek_back(tp, rewind, logging.WARNING):
             return
-        read_offsets = self._read_offset
-        if isinstance(read_offsets, ReadOffsets):
-            read_offsets.hold[tp] = offset_to
+        self._reads.hold[tp] = offset_to
         # Records still queued from the same fetch each reveal the same jump, a little longer: one episode.
         previous = self._episodes.get(tp)
         self._episodes[tp] = (offset_from, offset_to)
@@ -132,24 +128,27 @@ class GapCheckingConsumer(FaustAIOKafkaConsumer):
 
     async def _handing_out(self, message: Message) -> None:
         """Faust's per-record callback (to the streams), noting whether the hand-out completed."""
-        read_offsets = self._read_offset
-        if not isinstance(read_offsets, ReadOffsets):
-            await self._hand_out(message)
-            return
-        read_offsets.handing[message.tp] = message.offset
+        self._reads.handing[message.tp] = message.offset
         await self._hand_out(message)
-        read_offsets.handed[message.tp] = message.offset
+        self._reads.handed[message.tp] = message.offset
 
     def _hand_out_cancelled(self, tp: TP, offset: int) -> None:
         """A record's hand-out to the streams was cancelled: read it again (its read offset did not move)."""
-        try:
-            self._thread.seek(tp, offset)
-        except Exception:  # revoked or stopping: the next owner reads from the committed offset
-            log.debug("could not seek %s/%d back to %d", tp.topic, tp.partition, offset, exc_info=True)
+        if not self._seek_back(tp, offset):
             return
         metrics.OFFSETS_REREAD.labels(tp.topic).inc()
         log.info("handing offset %d of %s/%d to the agents was cancelled; reading it again", offset, tp.topic,
                  tp.partition, extra={"topic": tp.topic, "partition": tp.partition, "offset": offset})
+
+    def _seek_back(self, tp: TP, offset: int, failure_level: int = logging.DEBUG) -> bool:
+        """Move the client's fetch position of ``tp`` to ``offset``; ``False`` if the partition is gone."""
+        try:
+            self._thread.seek(tp, offset)
+        except Exception:  # revoked or stopping meanwhile: the next owner reads from the committed offset
+            log.log(failure_level, "could not seek %s/%d back to %d to read records again", tp.topic, tp.partition,
+                    offset, exc_info=True)
+            return False
+        return True
 
     def guard_topic(self, topic: str) -> None:
         """Refuse acks for ``topic``'s records that were not taken by an agent (see :meth:`ack`)."""
@@ -176,17 +175,10 @@ class GapCheckingConsumer(FaustAIOKafkaConsumer):
         message.acked = True  # never counted: its offset stays uncommitted until a copy is processed
         self._unacked_messages.discard(message)  # nothing waits for it on a rebalance or shutdown
         tp, offset = message.tp, message.offset
-        read_offsets = self._read_offset
-        last_read = read_offsets.get(tp)
+        last_read = self._reads.get(tp)
         if last_read is None or last_read >= offset:
-            if isinstance(read_offsets, ReadOffsets):
-                read_offsets.force(tp, offset - 1 if offset > 0 else None)
-            else:
-                read_offsets[tp] = offset - 1 if offset > 0 else None
-            try:
-                self._thread.seek(tp, offset)
-            except Exception:  # revoked meanwhile: the new owner reads from the committed offset
-                log.debug("could not seek %s/%d back to %d", tp.topic, tp.partition, offset, exc_info=True)
+            self._reads.force(tp, offset - 1 if offset > 0 else None)
+            if not self._seek_back(tp, offset):
                 return
         metrics.OFFSETS_REREAD.labels(tp.topic).inc()
         log.info("Faust skipped offset %d of %s/%d without handing it to the agent; reading it again", offset,
@@ -226,12 +218,7 @@ class GapCheckingConsumer(FaustAIOKafkaConsumer):
         for tp, (first, last) in fetched.items():
             done = delivered.get(tp)
             start = first if done is None else done + 1
-            if start > last or tp not in assigned:
-                continue
-            try:
-                await self._seek(tp, start)
-            except Exception:  # revoked meanwhile: the new owner reads from the committed offset
-                log.debug("could not seek %s/%d back to %d", tp.topic, tp.partition, start, exc_info=True)
+            if start > last or tp not in assigned or not self._seek_back(tp, start):
                 continue
             metrics.OFFSETS_REREAD.labels(tp.topic).inc(last - start + 1)
             log.info("the consumer fetched offsets %d-%d of %s/%d but did not deliver them; reading them again",
@@ -240,9 +227,7 @@ class GapCheckingConsumer(FaustAIOKafkaConsumer):
 
     async def perform_seek(self) -> None:
         """Seek to the committed offsets (after a rebalance): earlier re-read bookkeeping no longer applies."""
-        read_offsets = self._read_offset
-        if isinstance(read_offsets, ReadOffsets):
-            read_offsets.hold.clear()
+        self._reads.hold.clear()
         self._revealed.clear()
         self._episodes.clear()
         await super().perform_seek()

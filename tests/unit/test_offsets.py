@@ -24,11 +24,8 @@ def consumer(monkeypatch: pytest.MonkeyPatch) -> tuple[GapCheckingConsumer, list
     made = app.consumer
     assert isinstance(made, GapCheckingConsumer), "create_app installs the guard"
     seeks: list[tuple[TP, int]] = []
-
-    async def seek(tp: TP, offset: int) -> None:
-        seeks.append((tp, offset))
-
-    monkeypatch.setattr(made, "_seek", seek)
+    # The client's fetch position (aiokafka's consumer, in Faust's consumer thread).
+    monkeypatch.setattr(made, "_thread", SimpleNamespace(seek=lambda tp, offset: seeks.append((tp, offset))))
     return made, seeks
 
 
@@ -151,9 +148,7 @@ async def test_a_batch_cut_short_is_read_again_from_the_first_record_not_deliver
 async def test_a_record_faust_skipped_is_not_committed_but_read_again(
     consumer: tuple[GapCheckingConsumer, list[tuple[TP, int]]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    guard, _ = consumer
-    sought: list[tuple[TP, int]] = []
-    monkeypatch.setattr(guard, "_thread", SimpleNamespace(seek=lambda tp, offset: sought.append((tp, offset))))
+    guard, seeks = consumer
     passed_on: list[int] = []
     monkeypatch.setattr(FaustAIOKafkaConsumer, "ack", lambda self, message: passed_on.append(message.offset) or True)
     guard.guard_topic(RAW.topic)
@@ -165,7 +160,7 @@ async def test_a_record_faust_skipped_is_not_committed_but_read_again(
     assert guard.ack(skipped) is False
     assert passed_on == [40], "its offset is not counted as processed"
     assert skipped.acked and skipped not in guard._unacked_messages, "nothing waits for it on shutdown"
-    assert sought == [(RAW, 41)] and guard._read_offset[RAW] == 40, "read again from 41"
+    assert seeks == [(RAW, 41)] and guard._read_offset[RAW] == 40, "read again from 41"
     observations = TP("wirestream-clean-learned-observations", 0)
     other = guard._to_message(observations, _records(observations, range(7, 8))[0])
     assert guard.ack(other) is True, "topics no agent guards keep Faust's behaviour"
@@ -174,9 +169,7 @@ async def test_a_record_faust_skipped_is_not_committed_but_read_again(
 async def test_a_cancelled_hand_out_does_not_move_the_read_offset_and_is_read_again(
     consumer: tuple[GapCheckingConsumer, list[tuple[TP, int]]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    guard, _ = consumer
-    sought: list[tuple[TP, int]] = []
-    monkeypatch.setattr(guard, "_thread", SimpleNamespace(seek=lambda tp, offset: sought.append((tp, offset))))
+    guard, seeks = consumer
     open_queue = asyncio.Event()
     open_queue.set()
 
@@ -197,4 +190,4 @@ async def test_a_cancelled_hand_out_does_not_move_the_read_offset_and_is_read_ag
         await asyncio.gather(task, return_exceptions=True)
         guard._read_offset[RAW] = message.offset
     assert guard._read_offset[RAW] == 30, "the cancelled record 31 does not count as read"
-    assert sought == [(RAW, 31)], "it is fetched again"
+    assert seeks == [(RAW, 31)], "it is fetched again"
