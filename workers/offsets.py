@@ -12,11 +12,18 @@ in eight under load before this guard.
 so the missing records are delivered again. The record that revealed the jump is still processed, so it may be
 processed twice (dedupe and at-least-once consumers absorb that). Faust's own gap handling applies only when the
 same record reveals the same jump after the re-read, that is, when the offsets really do not exist.
+
+Behind those specific guards sits a generic one, :meth:`GapCheckingConsumer.check_stalls`: a partition whose
+committed offset has not moved for a while although the broker has records after it, and whose next record is
+neither being processed nor acknowledged, is read again from its committed offset. Whatever path lost track of
+that record, it is then delivered (at the cost of re-delivering records acknowledged after it).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -25,6 +32,7 @@ from weakref import WeakSet
 import faust
 from faust.transport.drivers.aiokafka import Consumer as FaustAIOKafkaConsumer
 from faust.types import TP, Message
+from mode import Service
 
 from workers import metrics
 
@@ -32,6 +40,11 @@ log = logging.getLogger(__name__)
 
 #: Revealing offsets remembered per partition before the memory is reset (bounds memory on odd topics).
 MAX_REVEALED = 10_000
+#: How often the stall check runs, and how long a partition's committed offset may stay behind records nobody
+#: processes before they are read again (the commit interval is 1 s; the longest batch is seconds, and a record
+#: being processed does not count as a stall however long it takes).
+STALL_CHECK_EVERY_S = 2.5
+STALL_AFTER_S = 15.0
 
 
 class ReadOffsets(defaultdict[TP, int | None]):
@@ -92,6 +105,10 @@ class GapCheckingConsumer(FaustAIOKafkaConsumer):
         self._guarded: set[str] = set()
         #: records taken by an agent and not yet acked
         self._taken: WeakSet[Message] = WeakSet()
+        #: partition -> (committed offset, monotonic time it was first seen with records after it unprocessed)
+        self._suspects: dict[TP, tuple[int, float]] = {}
+        self.stall_after = STALL_AFTER_S
+        self.request_timeout = float(self.app.conf.broker_request_timeout)
 
     async def _add_gap(self, tp: TP, offset_from: int, offset_to: int) -> None:
         """Called by Faust's fetch loop when the record at ``offset_to`` follows ``offset_from - 1``."""
@@ -224,6 +241,82 @@ class GapCheckingConsumer(FaustAIOKafkaConsumer):
             log.info("the consumer fetched offsets %d-%d of %s/%d but did not deliver them; reading them again",
                      start, last, tp.topic, tp.partition,
                      extra={"topic": tp.topic, "partition": tp.partition, "offset": start})
+
+    @Service.task
+    async def _stall_watchdog(self) -> None:
+        """Run :meth:`check_stalls` every few seconds while the consumer runs."""
+        async for _ in self.itertimer(STALL_CHECK_EVERY_S, name="wirestream-stall-check"):
+            try:
+                await self.check_stalls()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a broker hiccup: the next check tries again
+                log.warning("the stalled-partition check failed; trying again in %.1fs", STALL_CHECK_EVERY_S,
+                            exc_info=True)
+
+    async def check_stalls(self, now: float | None = None) -> list[TP]:
+        """Read a guarded partition again from its committed offset if the record there was lost track of.
+
+        A partition is stalled when the broker has records at or after its committed offset, no record at or
+        below that offset is being processed, and the committed offset has not moved for :attr:`stall_after`
+        seconds while the flow was active. Whatever skipped that record (a Faust path none of the specific
+        guards knows), nothing would deliver it before a restart. Returns the partitions read again.
+        """
+        now = time.monotonic() if now is None else now
+        if not self.flow_active or self.app.rebalancing or self.should_stop:
+            self._suspects.clear()
+            return []
+        tps = [tp for tp in self.assignment() if tp.topic in self._guarded and tp not in self._paused_partitions]
+        lowest_pending: dict[TP, int] = {}
+        for message in list(self._unacked_messages):
+            if not message.acked and message.offset < lowest_pending.get(message.tp, message.offset + 1):
+                lowest_pending[message.tp] = message.offset
+        committed_at = {tp: self._committed_offset.get(tp) for tp in tps}
+        never = [tp for tp, committed in committed_at.items() if committed is None]  # Faust's None is also 0
+        if never:
+            committed_at.update(await asyncio.wait_for(self.earliest_offsets(*never), self.request_timeout))
+        candidates: dict[TP, int] = {}
+        for tp, committed in committed_at.items():
+            pending = lowest_pending.get(tp)
+            if committed is None or (pending is not None and pending <= committed):
+                self._suspects.pop(tp, None)
+            else:
+                candidates[tp] = committed
+        for tp in set(self._suspects) - set(candidates):
+            del self._suspects[tp]
+        if not candidates:
+            return []
+        ends = await asyncio.wait_for(self.highwaters(*candidates), self.request_timeout)
+        stalled: list[TP] = []
+        for tp, committed in candidates.items():
+            end = ends.get(tp)
+            if end is None or committed >= end:
+                self._suspects.pop(tp, None)
+                continue
+            seen = self._suspects.get(tp)
+            if seen is None or seen[0] != committed:
+                self._suspects[tp] = (committed, now)
+            elif now - seen[1] >= self.stall_after:
+                self._suspects[tp] = (committed, now)
+                if self._read_again_from_committed(tp, committed, end, now - seen[1]):
+                    stalled.append(tp)
+        return stalled
+
+    def _read_again_from_committed(self, tp: TP, committed: int, end: int, waited: float) -> bool:
+        read = self._reads.get(tp)
+        if not self._seek_back(tp, committed, logging.WARNING):
+            return False
+        self._reads.force(tp, committed - 1 if committed > 0 else None)
+        self._reads.handing.pop(tp, None)
+        self._revealed.pop(tp, None)
+        self._episodes.pop(tp, None)
+        metrics.OFFSETS_REREAD.labels(tp.topic).inc(end - committed)
+        log.warning(
+            "%s/%d has records %d-%d that nothing processed for %.0fs (last offset read: %s); reading them again",
+            tp.topic, tp.partition, committed, end - 1, waited, read,
+            extra={"topic": tp.topic, "partition": tp.partition, "offset": committed},
+        )
+        return True
 
     async def perform_seek(self) -> None:
         """Seek to the committed offsets (after a rebalance): earlier re-read bookkeeping no longer applies."""

@@ -191,3 +191,91 @@ async def test_a_cancelled_hand_out_does_not_move_the_read_offset_and_is_read_ag
         guard._read_offset[RAW] = message.offset
     assert guard._read_offset[RAW] == 30, "the cancelled record 31 does not count as read"
     assert seeks == [(RAW, 31)], "it is fetched again"
+
+
+@pytest.fixture
+def watched(
+    consumer: tuple[GapCheckingConsumer, list[tuple[TP, int]]], monkeypatch: pytest.MonkeyPatch
+) -> tuple[GapCheckingConsumer, list[tuple[TP, int]], dict[TP, int]]:
+    """The consumer with one guarded partition, ``RAW``, whose end offset (highwater) the test sets."""
+    guard, seeks = consumer
+    ends: dict[TP, int] = {RAW: 15}
+    guard.guard_topic(RAW.topic)
+    guard.flow_active = True
+    monkeypatch.setattr(guard, "assignment", lambda: {RAW})
+
+    async def highwaters(*tps: TP) -> dict[TP, int]:
+        return {tp: ends[tp] for tp in tps}
+
+    async def earliest_offsets(*tps: TP) -> dict[TP, int]:
+        return dict.fromkeys(tps, 0)
+
+    monkeypatch.setattr(guard, "highwaters", highwaters)
+    monkeypatch.setattr(guard, "earliest_offsets", earliest_offsets)
+    return guard, seeks, ends
+
+
+Watched = tuple[GapCheckingConsumer, list[tuple[TP, int]], dict[TP, int]]
+
+
+async def test_a_partition_whose_next_record_nobody_processes_is_read_again_from_its_committed_offset(
+    watched: Watched, caplog: pytest.LogCaptureFixture
+) -> None:
+    guard, seeks, _ = watched
+    guard._committed_offset[RAW] = 10
+    guard._read_offset[RAW] = 14  # Faust believes it read up to 14, but record 10 was never processed
+    assert await guard.check_stalls(now=100.0) == [], "first sight: only a suspect"
+    assert await guard.check_stalls(now=100.0 + guard.stall_after - 1) == []
+    assert seeks == []
+    assert await guard.check_stalls(now=100.0 + guard.stall_after) == [RAW]
+    assert seeks == [(RAW, 10)], "read again from the committed offset"
+    assert guard._read_offset[RAW] == 9, "record 10 is then delivered, not dropped as already read"
+    assert any("records 10-14 that nothing processed" in r.getMessage() for r in caplog.records)
+    assert await guard.check_stalls(now=100.0 + guard.stall_after + 1) == [], "then waits again before retrying"
+
+
+async def test_a_partition_making_progress_or_processing_its_next_record_is_not_stalled(watched: Watched) -> None:
+    guard, seeks, ends = watched
+    guard._committed_offset[RAW] = 10
+    await guard.check_stalls(now=0.0)
+    guard._committed_offset[RAW] = 12  # progress: commits move on
+    assert await guard.check_stalls(now=guard.stall_after) == []
+    record = guard._to_message(RAW, _records(RAW, range(12, 13))[0])
+    guard._unacked_messages.add(record)  # a long batch is processing record 12
+    assert await guard.check_stalls(now=10 * guard.stall_after) == []
+    guard._unacked_messages.discard(record)
+    guard._committed_offset[RAW] = 15
+    ends[RAW] = 15  # everything committed
+    assert await guard.check_stalls(now=20 * guard.stall_after) == []
+    assert await guard.check_stalls(now=30 * guard.stall_after) == []
+    assert seeks == []
+
+
+async def test_a_later_record_in_flight_does_not_hide_a_lost_one_before_it(watched: Watched) -> None:
+    guard, seeks, _ = watched
+    guard._committed_offset[RAW] = 10
+    later = guard._to_message(RAW, _records(RAW, range(13, 14))[0])
+    guard._unacked_messages.add(later)  # 13 is processing, 10-12 are neither processing nor acknowledged
+    await guard.check_stalls(now=0.0)
+    assert await guard.check_stalls(now=guard.stall_after) == [RAW]
+    assert seeks == [(RAW, 10)]
+
+
+async def test_no_stall_is_declared_while_the_flow_is_paused_or_for_a_partition_never_committed_and_empty(
+    watched: Watched,
+) -> None:
+    guard, seeks, ends = watched
+    guard._committed_offset[RAW] = 10
+    await guard.check_stalls(now=0.0)
+    guard.flow_active = False  # recovery or a rebalance: Faust holds everything back on purpose
+    assert await guard.check_stalls(now=guard.stall_after) == []
+    guard.flow_active = True
+    assert await guard.check_stalls(now=2 * guard.stall_after) == [], "the suspicion starts over after a pause"
+    del guard._committed_offset[RAW]  # never committed: the earliest offset (0) is where reading must start
+    ends[RAW] = 0
+    await guard.check_stalls(now=3 * guard.stall_after)
+    assert await guard.check_stalls(now=5 * guard.stall_after) == []
+    ends[RAW] = 3
+    await guard.check_stalls(now=6 * guard.stall_after)
+    assert await guard.check_stalls(now=7 * guard.stall_after) == [RAW]
+    assert seeks == [(RAW, 0)] and guard._read_offset[RAW] is None
