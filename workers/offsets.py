@@ -242,6 +242,26 @@ class GapCheckingConsumer(FaustAIOKafkaConsumer):
                      start, last, tp.topic, tp.partition,
                      extra={"topic": tp.topic, "partition": tp.partition, "offset": start})
 
+    def _new_offset(self, tp: TP) -> int | None:
+        """Faust's next offset to commit, but never past an unacknowledged record at the committed offset.
+
+        Faust tolerates a head gap of one: with offsets committed up to 20 and 21-22 acknowledged but 20 not,
+        it commits 23 (it mixes up "next offset to read" and "last offset read"). For a guarded topic that
+        record is one being read again or lost track of, so the commit waits for it (or for Faust's gap
+        bookkeeping to say it does not exist).
+        """
+        if tp.topic in self._guarded:
+            acked = self._acked.get(tp)
+            committed = self._committed_offset.get(tp)
+            if acked and committed is not None:
+                gap = self._gap.get(tp)
+                first = min(acked)
+                if gap:
+                    first = min(first, gap.begin())
+                if first > committed:
+                    return None
+        return super()._new_offset(tp)
+
     @Service.task
     async def _stall_watchdog(self) -> None:
         """Run :meth:`check_stalls` every few seconds while the consumer runs."""
