@@ -43,8 +43,8 @@ MAX_REVEALED = 10_000
 #: How often the stall check runs, and how long a partition's committed offset may stay behind records nobody
 #: processes before they are read again (the commit interval is 1 s; the longest batch is seconds, and a record
 #: being processed does not count as a stall however long it takes).
-STALL_CHECK_EVERY_S = 2.5
-STALL_AFTER_S = 15.0
+STALL_CHECK_EVERY_S = 2.0
+STALL_AFTER_S = 10.0
 
 
 class ReadOffsets(defaultdict[TP, int | None]):
@@ -332,8 +332,10 @@ class GapCheckingConsumer(FaustAIOKafkaConsumer):
         self._episodes.pop(tp, None)
         metrics.OFFSETS_REREAD.labels(tp.topic).inc(end - committed)
         log.warning(
-            "%s/%d has records %d-%d that nothing processed for %.0fs (last offset read: %s); reading them again",
-            tp.topic, tp.partition, committed, end - 1, waited, read,
+            "%s/%d: committed offset %d has not moved for %.0fs although records up to %d are on the broker and "
+            "record %d is neither being processed nor acknowledged (last offset read: %s); reading them again "
+            "from %d",
+            tp.topic, tp.partition, committed, waited, end - 1, committed, read, committed,
             extra={"topic": tp.topic, "partition": tp.partition, "offset": committed},
         )
         return True
