@@ -38,8 +38,8 @@ eval: install  ## cleaning quality on the shared dev set, both tracks
 bench: install  ## throughput and memory figures, as ratios measured in one run
 	$(BIN)/wirestream bench --dev $(DEV)
 
-soak: install  ## the long crash/restart run
-	WIRESTREAM_SOAK=1 $(BIN)/pytest tests/e2e -m e2e
+soak: install  ## the long runs: crash/restart (5,000 articles, 6 kills), SIGTERM, and 10x the fuzz examples
+	WIRESTREAM_SOAK=1 $(BIN)/pytest tests/e2e tests/agents/test_fuzz.py
 
 clean:
 	rm -rf $(VENV) .wirestream .pytest_cache .mypy_cache .ruff_cache *.egg-info
