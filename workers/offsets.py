@@ -265,14 +265,19 @@ class GapCheckingConsumer(FaustAIOKafkaConsumer):
     @Service.task
     async def _stall_watchdog(self) -> None:
         """Run :meth:`check_stalls` every few seconds while the consumer runs."""
+        failing = False
         async for _ in self.itertimer(STALL_CHECK_EVERY_S, name="wirestream-stall-check"):
             try:
                 await self.check_stalls()
             except asyncio.CancelledError:
                 raise
-            except Exception:  # a broker hiccup: the next check tries again
-                log.warning("the stalled-partition check failed; trying again in %.1fs", STALL_CHECK_EVERY_S,
-                            exc_info=True)
+            except Exception as exc:  # noqa: BLE001 - broker away: say so once, the next checks retry quietly
+                log.log(logging.DEBUG if failing else logging.WARNING,
+                        "the stalled-partition check failed (%s: %s); retrying every %.0fs", type(exc).__name__, exc,
+                        STALL_CHECK_EVERY_S)
+                failing = True
+            else:
+                failing = False
 
     async def check_stalls(self, now: float | None = None) -> list[TP]:
         """Read a guarded partition again from its committed offset if the record there was lost track of.
