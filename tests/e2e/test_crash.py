@@ -314,6 +314,7 @@ def reap_orphans(kills: list[Kill], wait: float) -> list[int]:
     return leftovers
 
 
+@pytest.mark.timeout(3600 if SOAK else 600)  # the soak streams 5,000 articles through 6 kills
 def test_kill_9_workers_at_random_points_loses_nothing(pipeline: Pipeline, record_property: Any) -> None:
     articles, kills = (5000, 6) if SOAK else (300, 2)
     pipeline.env["WIRESTREAM_LOG_FORMAT"] = "json"  # skip and dead-letter lines then carry the article id
