@@ -105,6 +105,10 @@ class GapCheckingConsumer(FaustAIOKafkaConsumer):
         self._guarded: set[str] = set()
         #: records taken by an agent and not yet acked
         self._taken: WeakSet[Message] = WeakSet()
+        #: guarded partition -> the offset from which commits must be backed by processed records
+        self._base: dict[TP, int] = {}
+        #: guarded partition -> offsets at or after its base that an agent processed (or that do not exist)
+        self._done: defaultdict[TP, set[int]] = defaultdict(set)
         #: partition -> (committed offset, monotonic time it was first seen with records after it unprocessed)
         self._suspects: dict[TP, tuple[int, float]] = {}
         self.stall_after = STALL_AFTER_S
@@ -119,6 +123,8 @@ class GapCheckingConsumer(FaustAIOKafkaConsumer):
             log.info("offsets %d-%d of %s/%d do not exist; skipping them", offset_from, offset_to - 1,
                      tp.topic, tp.partition)
             await super()._add_gap(tp, offset_from, offset_to)
+            if tp.topic in self._guarded:
+                self._done[tp].update(range(offset_from, offset_to))
             return
         if len(revealed) >= MAX_REVEALED:
             revealed.clear()
@@ -183,9 +189,12 @@ class GapCheckingConsumer(FaustAIOKafkaConsumer):
         committed although nobody processed the record, and nothing would read it again: a silent loss, seen
         after restarts in the crash test. The same happens to records still queued when a worker stops.
         """
-        if message.topic in self._guarded and message not in self._taken and not message.acked:
-            self._refuse(message)
-            return False
+        if message.topic in self._guarded:
+            if message not in self._taken:
+                if not message.acked:
+                    self._refuse(message)
+                return False
+            self._done[message.tp].add(message.offset)
         return super().ack(message)
 
     def _refuse(self, message: Message) -> None:
@@ -345,12 +354,67 @@ class GapCheckingConsumer(FaustAIOKafkaConsumer):
         )
         return True
 
+    def _filter_committable_offsets(self, tps: Any) -> dict[TP, int]:
+        """Faust's offsets to commit, each guarded one capped at the first record no agent processed.
+
+        Whatever path made Faust count a record as acknowledged without an agent having processed it, its
+        offset is not committed: the commit stops just before it, and the stall check reads it again.
+        """
+        offsets: dict[TP, int] = super()._filter_committable_offsets(tps)
+        for tp, offset in list(offsets.items()):
+            base = self._base.get(tp)
+            if base is None or tp.topic not in self._guarded:
+                continue
+            done = self._done[tp]
+            mark = base
+            while mark < offset and mark in done:
+                mark += 1
+            if mark < offset:
+                log.warning(
+                    "Faust would commit %s/%d up to offset %d, but record %d was not processed; committing up to "
+                    "%d only", tp.topic, tp.partition, offset, mark, mark,
+                    extra={"topic": tp.topic, "partition": tp.partition, "offset": mark},
+                )
+                if mark > base:
+                    offsets[tp] = mark
+                else:
+                    del offsets[tp]
+            self._advance_base(tp, offsets.get(tp, base))
+        return offsets
+
+    def _advance_base(self, tp: TP, base: int) -> None:
+        self._base[tp] = base
+        done = self._done[tp]
+        if done:
+            self._done[tp] = {offset for offset in done if offset >= base}
+
     async def perform_seek(self) -> None:
         """Seek to the committed offsets (after a rebalance): earlier re-read bookkeeping no longer applies."""
         self._reads.hold.clear()
         self._revealed.clear()
         self._episodes.clear()
         await super().perform_seek()
+        assigned = [tp for tp in self.assignment() if tp.topic in self._guarded]
+        self._base = {tp: base for tp, base in self._base.items() if tp in assigned}
+        unknown = []
+        for tp in assigned:
+            committed = self._committed_offset.get(tp)
+            if committed is None:  # nothing committed yet (or 0, which Faust also keeps as None)
+                unknown.append(tp)
+            else:
+                self._advance_base(tp, committed)
+        if unknown:
+            try:
+                earliest = await asyncio.wait_for(self.earliest_offsets(*unknown), self.request_timeout)
+            except Exception as exc:  # noqa: BLE001 - then these partitions keep Faust's own commit bookkeeping
+                log.warning("could not read the earliest offsets of %s (%s); their commits are not capped",
+                            sorted(unknown), exc)
+                for tp in unknown:
+                    self._base.pop(tp, None)
+            else:
+                for tp in unknown:
+                    if earliest.get(tp) is not None:
+                        self._advance_base(tp, earliest[tp])
 
 
 def guard_offsets(app: faust.App) -> None:
