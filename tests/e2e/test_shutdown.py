@@ -4,6 +4,7 @@ restart nothing is missing (and, because it committed what it finished, nothing 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import time
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 
 ARTICLES = 160
 GRACE_S = 10.0
+IN_FLIGHT = 40  # articles produced ahead of those enriched before the SIGTERM
 
 
 async def sigterm_run(pipeline: Pipeline, victim: str, run: str) -> tuple[Counter[str], float, int, int]:
@@ -38,6 +40,7 @@ async def sigterm_run(pipeline: Pipeline, victim: str, run: str) -> tuple[Counte
     await consumer.start()
     enriched: Counter[str] = Counter()
     produced = 0
+    signalled, progressed = asyncio.Event(), asyncio.Event()
 
     async def produce() -> None:
         nonlocal produced
@@ -45,6 +48,11 @@ async def sigterm_run(pipeline: Pipeline, victim: str, run: str) -> tuple[Counte
         await producer.start()
         try:
             for start in range(0, ARTICLES, 8):
+                # Keep the stream going until the SIGTERM, however slow the machine: at most ~5 batches ahead.
+                while not signalled.is_set() and start - len(enriched) > IN_FLIGHT:
+                    progressed.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(progressed.wait(), 0.5)
                 futures = [
                     await producer.send(settings.topic_raw, value, key=key)
                     for key, value in map(lambda i: synthetic_article(i, run), range(start, min(start + 8, ARTICLES)))
@@ -59,6 +67,7 @@ async def sigterm_run(pipeline: Pipeline, victim: str, run: str) -> tuple[Counte
         for records in (await consumer.getmany(timeout_ms=200)).values():
             for record in records:
                 enriched[record.key.decode()] += 1
+        progressed.set()
 
     task = asyncio.create_task(produce())
     try:
@@ -71,6 +80,7 @@ async def sigterm_run(pipeline: Pipeline, victim: str, run: str) -> tuple[Counte
         at = produced
         proc = pipeline.workers.pop(victim)
         proc.send_signal(signal.SIGTERM)
+        signalled.set()
         sent = time.monotonic()
         while proc.poll() is None and time.monotonic() - sent < GRACE_S + 20:
             await drain()
