@@ -220,4 +220,8 @@ def run_worker(settings: Settings, stage: Stage) -> None:
     """Run the worker for ``stage`` until SIGTERM/SIGINT (Faust stops gracefully and commits)."""
     worker = build_worker(settings, stage)
     log.info("starting %s worker %s on %s", stage, settings.worker_id, settings.broker)
+    if stage == "clean":
+        from workers.cleaning.native import implementation
+
+        log.debug("plain-text cleaning path: %s", implementation())
     worker.execute_from_commandline()

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import cast
 
 from workers.cleaning.language import detect_languages
+from workers.cleaning.native import speedups as _speedups
 from workers.cleaning.plaintext import TextArticle, TextPage, extract_text_articles
 
 __all__ = ["MAX_CONTENT_CHARS", "ArticleInput", "Extraction", "extract_article", "extract_articles"]
@@ -47,10 +48,14 @@ def _empty(flags: list[str], lines_in: int = 0) -> Extraction:
 
 
 def _looks_binary(content: str) -> bool:
-    sample = content[:4096]
-    if not sample:
+    size = min(len(content), 4096)
+    if not size:
         return False
-    return len(_ODD_CHAR_RE.findall(sample)) / len(sample) > 0.1
+    if _speedups is not None:
+        odd = _speedups.count_odd_chars(content, size)
+    else:
+        odd = len(_ODD_CHAR_RE.findall(content[:size]))
+    return odd / size > 0.1
 
 
 @dataclass(frozen=True, slots=True)

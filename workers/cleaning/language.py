@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from workers.cleaning.native import speedups as _speedups
 from workers.cleaning.pagetext import DIGIT_CHAR, WORD_CHAR, char_table, code_points
 
 __all__ = ["detect_language", "detect_languages"]
@@ -48,6 +49,10 @@ class _VectorWalker:
         # sample's counts is taken in float32 anyway, and widening the gathered rows per sample cost
         # more than the product itself.
         self.weights = np.asarray(identifier.nb_ptc, dtype=np.float32)
+        self.width = int(self.output.max()) + 1
+        # The native walk reads the tables as they are: C-contiguous arrays of these exact types.
+        self.native = (self.nextmove.dtype == np.uint32 and self.nextmove.flags.c_contiguous
+                       and self.rowbase.flags.c_contiguous and self.output.flags.c_contiguous)
 
     def feature_counts(self, data: bytes) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
         """The model's features found in ``data`` (ascending) and how often each occurs."""
@@ -59,6 +64,13 @@ class _VectorWalker:
         """``feature_counts`` of every sample, walked together: a position only looks back as far as
         its own sample's start."""
         sizes = np.fromiter(map(len, samples), dtype=np.int64, count=len(samples))
+        if _speedups is not None and self.native:
+            # The same walk in C (each position looks back ``depth`` bytes at most, within its sample).
+            walked = _speedups.walk_features(
+                b"".join(samples), sizes, self.nextmove, self.rowbase, self.output, self.width, self.depth)
+            indices = np.frombuffer(walked[0], dtype=np.int64)
+            occurrences = np.frombuffer(walked[1], dtype=np.int64)
+            return [(indices[lo:hi], occurrences[lo:hi]) for lo, hi in pairwise(walked[2])]
         letters = np.frombuffer(b"".join(samples), dtype=np.uint8).astype(np.int64)
         n = letters.shape[0]
         sample_of = np.repeat(np.arange(sizes.shape[0]), sizes)
@@ -75,7 +87,7 @@ class _VectorWalker:
                 state[back:] = np.where(local[back:] >= back, moved, part)
         features = self.output[state]
         found = features >= 0
-        width = int(self.output.max()) + 1
+        width = self.width
         keys, counts = np.unique(sample_of[found] * width + features[found], return_counts=True)
         cuts = np.searchsorted(keys, np.arange(sizes.shape[0] + 1) * width).tolist()
         return [(keys[lo:hi] % width, counts[lo:hi]) for lo, hi in pairwise(cuts)]
@@ -132,7 +144,7 @@ def _label(identifier: Any, walker: _VectorWalker, sample: str, index: npt.NDArr
     """The language of ``sample`` from its feature counts (py3langid's scores)."""
     if index.size == 0:
         return str(identifier.classify(sample)[0])
-    scores = np.log1p(counts.astype(np.float32)) @ walker.weights[index] + identifier.nb_pc
+    scores = np.log1p(counts.astype(np.float32)) @ walker.weights.take(index, axis=0) + identifier.nb_pc
     for first, dupe in identifier._alias_pairs:  # script aliases share one label (py3langid's rule)
         scores[first] = max(scores[first], scores[dupe])
         scores[dupe] = -np.inf
@@ -141,8 +153,12 @@ def _label(identifier: Any, walker: _VectorWalker, sample: str, index: npt.NDArr
 
 def _letter_count(text: str) -> int:
     """How many characters of ``text`` match ``[^\\W\\d_]`` (counted with the shared character table)."""
-    classes = char_table().take(code_points(text))
-    return int(np.count_nonzero((classes & (WORD_CHAR | DIGIT_CHAR)) == WORD_CHAR)) - text.count("_")
+    if _speedups is not None:
+        letters = _speedups.count_classes(text, len(text), char_table(), WORD_CHAR | DIGIT_CHAR, WORD_CHAR)
+    else:
+        classes = char_table().take(code_points(text))
+        letters = int(np.count_nonzero((classes & (WORD_CHAR | DIGIT_CHAR)) == WORD_CHAR))
+    return int(letters) - text.count("_")
 
 
 def detect_language(text: str) -> str | None:

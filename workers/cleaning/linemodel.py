@@ -29,6 +29,7 @@ import numpy.typing as npt
 
 from workers.cleaning.boilerplate import BOILERPLATE_SHORT_RE
 from workers.cleaning.dates import looks_like_date_line
+from workers.cleaning.native import speedups as _speedups
 from workers.cleaning.pagetext import (
     AGENCY,
     AGO,
@@ -37,6 +38,9 @@ from workers.cleaning.pagetext import (
     END_WORD,
     QUOTE_CHAR,
     SENTENCE_END_CHAR,
+    SHAPE_SEPARATOR,
+    SHAPE_UPPER,
+    SHAPE_URL,
     TERMINAL_CHAR,
     UPPER_CHAR,
     YOU,
@@ -94,13 +98,18 @@ _URL_NEEDLES = ("://", "www.", ".co", "@")
 _log1p_tables: list[FloatArray] = [np.array([math.log1p(k) for k in range(1024)], dtype=np.float64)]
 
 
-def _log1p(values: npt.NDArray[np.int64]) -> FloatArray:
-    """``math.log1p`` of non-negative integers, from a table (bit-identical to the per-line code)."""
+def _log1p_table(top: int) -> FloatArray:
+    """``math.log1p(k)`` for every ``k`` from 0 to ``top`` at least."""
     table = _log1p_tables[0]
-    top = int(values.max()) if values.shape[0] else 0
     if top >= table.shape[0]:
         table = np.array([math.log1p(k) for k in range(max(top + 1, 2 * table.shape[0]))], dtype=np.float64)
         _log1p_tables[0] = table
+    return table
+
+
+def _log1p(values: npt.NDArray[np.int64]) -> FloatArray:
+    """``math.log1p`` of non-negative integers, from a table (bit-identical to the per-line code)."""
+    table = _log1p_table(int(values.max()) if values.shape[0] else 0)
     return np.asarray(table[values], dtype=np.float64)
 
 
@@ -209,10 +218,24 @@ class _Pages:
         return np.asarray(ufunc.reduceat(values, self.starts), dtype=np.int64)
 
 
+_NATIVE_COLUMNS = (
+    "bias", "log_words", "log_chars", "terminal", "sentence_end", "long15", "short3", "starts_upper", "starts_quote",
+    "titlecase_ratio", "digit_ratio", "phrase", "promo", "you", "we", "separator", "url", "comma_ratio",
+    "stop_ratio", "all_upper", "ends_colon", "position", "in_header", "after_header", "first_after_header",
+    "date_like", "byline_like", "before_main", "after_main", "in_main", "dens3", "dens8", "prev_prose",
+    "next_prose", "prev_words", "next_words", "headlineish", "gap_to_prose", "run_short", "run_flanked",
+    "promo_near",
+)
+"""The columns the native helper fills, in its order (``_speedups.c``, ``line_columns``)."""
+_NATIVE_COLUMN_INDEX = np.array([_COLUMN[name] for name in _NATIVE_COLUMNS], dtype=np.int64)
+
+
 def batch_line_features(batch: PageBatch, contexts: Sequence[LineContext]) -> FloatArray:
     """``line_features`` of every page of ``batch`` (``contexts[k]`` describes page ``k``), stacked: page
     ``k`` is rows ``batch.bounds[k]:batch.bounds[k + 1]``. Columns are computed over all lines at once;
-    nothing crosses a page boundary (windows, neighbours and runs stop at the page's edges)."""
+    nothing crosses a page boundary (windows, neighbours and runs stop at the page's edges). The numeric
+    columns come from the native helper when it is built (and the counting pass ran there), else from
+    numpy; both give the same values, bit for bit."""
     text = batch.whole
     lines = text.lines
     total = len(lines)
@@ -221,6 +244,107 @@ def batch_line_features(batch: PageBatch, contexts: Sequence[LineContext]) -> Fl
     pages = _Pages(batch.bounds)
     kept = [contexts[k] for k in pages.kept]
     kept_text = [batch.pages[k] for k in pages.kept]
+    index, n = pages.index, pages.n
+    col = _COLUMN
+    wc = text.words
+    chars = text.lengths
+    m = np.empty((total, _N_BASE), dtype=np.float64)
+    if _speedups is not None and text.shape is not None:
+        ew, first_main = _native_columns(m, text, pages, kept)
+    else:
+        ew, first_main = _numpy_columns(m, text, pages, kept)
+    short_nav = np.zeros(total)
+    # The pattern is a few navigation words between non-word characters: every token is one of them
+    # (told from the lower-cased tokens unless the page has special case folding).
+    folding = pages.spread([t.special_case_folding for t in kept_text]) != 0
+    maybe_nav = (wc <= 4) & (folding | ((text.lower_words > 0) & (text.nav_words == text.lower_words)))
+    for i in np.flatnonzero(maybe_nav).tolist():
+        short_nav[i] = BOILERPLATE_SHORT_RE.match(lines[i]) is not None
+    m[:, col["short_nav"]] = short_nav
+    lower_lines = text.lower_lines
+    agency = text.has(AGENCY)
+    if _speedups is not None and isinstance(lower_lines, list):
+        # The caption regex's equivalent in C on the lines with a caption word but no agency's name.
+        caption = text.has(CAPTION)
+        searched = np.frombuffer(_speedups.caption_lines(lower_lines, np.flatnonzero(caption & ~agency), char_table()),
+                                 dtype=np.uint8)
+        m[:, col["caption"]] = (caption & agency) | (searched != 0)
+    else:
+        flags = np.zeros(total)
+        for i in np.flatnonzero(text.has(CAPTION)).tolist():
+            lower = lower_lines[i]
+            if agency[i]:
+                flags[i] = True
+            elif "(" in lower or ":" in lower or "/" in lower or "ap photo" in lower:
+                # Without an agency's name the caption regex needs one of these around its word.
+                flags[i] = _CAPTION_LOWER_RE.search(lower) is not None
+        m[:, col["caption"]] = flags
+    comment_head = np.zeros(total, dtype=bool)
+    for i in np.flatnonzero(text.has(COMMENT) & (chars <= 90)).tolist():
+        comment_head[i] = _COMMENT_HEAD_LOWER_RE.search(lower_lines[i]) is not None
+    m[:, col["comment_head"]] = comment_head
+    first_comment = pages.reduce(np.minimum, np.where(comment_head & (index >= first_main), index, n))
+    m[:, col["after_comments"]] = index > pages.spread(first_comment)
+    date_any = np.zeros(total)
+    # A page's own _DateLines says no to every line outside its candidates (160 characters at most, a date
+    # hint): those are not asked.
+    unhinted = pages.spread([not (isinstance(c.date_lines, _DateLines) and c.date_lines.allowed is not None)
+                             for c in kept]) != 0
+    maybe_date = np.flatnonzero((ew <= 14) & ((text.digits > 0) | text.has(AGO))
+                                & (unhinted | ((chars <= 160) & text.date_hint)))
+    for i, page, at in zip(maybe_date.tolist(), pages.page.take(maybe_date).tolist(),
+                           index.take(maybe_date).tolist(), strict=True):
+        date_any[i] = kept[page].date_lines(at)
+    m[:, col["date_any"]] = date_any
+    end_marker = pages.sizes.tolist()
+    marked: set[int] = set()
+    # The line's first token is one of the markers' first words (unless the page has special case folding).
+    maybe_end = np.flatnonzero((ew <= 6) & (index > first_main) & (folding | ((text.first_token_bits & END_WORD) != 0)))
+    for i, page, at in zip(maybe_end.tolist(), pages.page.take(maybe_end).tolist(),
+                           index.take(maybe_end).tolist(), strict=True):
+        if page not in marked and _END_MARKER_RE.match(lines[i]):
+            end_marker[page] = at
+            marked.add(page)
+    m[:, col["after_end_marker"]] = index > pages.spread(end_marker)
+    m[:, col["repeated"]] = 0.0
+    m[:, col["known_bp"]] = 0.0
+    m[:, col["title_repeat"]] = 0.0
+    if _speedups is not None:
+        # Lines that occur more than once in their page, for all pages at once.
+        bounds = [0, *np.cumsum(pages.sizes).tolist()]
+        repeated = _speedups.repeated_lines(lines if isinstance(lines, list) else list(lines), bounds)
+        m[:, col["repeated"]] = np.frombuffer(repeated, dtype=np.uint8)
+    for page, (lo, context, page_text_) in enumerate(zip(pages.starts.tolist(), kept, kept_text, strict=True)):
+        if _speedups is None or context.is_known_boilerplate is not None or context.title_index is not None:
+            _page_columns(m[lo:lo + int(pages.sizes[page])], page_text_, context, repeats=_speedups is None)
+    return m
+
+
+def _native_columns(m: FloatArray, text: PageText, pages: _Pages,
+                    kept: Sequence[LineContext]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """``_numpy_columns`` computed by the native helper in one pass over the lines."""
+    assert _speedups is not None and text.shape is not None  # noqa: S101 - the caller checks
+    chars = text.lengths
+    log1p = _log1p_table(max(int(chars.max()), chars.shape[0]))
+    per_line = (text.words, chars, text.capitalised, text.digits, text.commas, text.stopwords, text.we_words,
+                text.token_bits, text.promo, text.first_cp, text.last_cp, text.phrase, text.shape)
+    per_page = (pages.starts, pages.sizes, np.array([c.cjk for c in kept], dtype=np.int64),
+                np.array([c.header_end for c in kept], dtype=np.int64),
+                np.array([-1 if c.date_index is None else c.date_index for c in kept], dtype=np.int64),
+                np.array([-1 if c.byline_index is None else c.byline_index for c in kept], dtype=np.int64))
+    bits = (TERMINAL_CHAR, SENTENCE_END_CHAR, UPPER_CHAR, QUOTE_CHAR, YOU, SHAPE_UPPER, SHAPE_SEPARATOR, SHAPE_URL)
+    ew, first_main = _speedups.line_columns(
+        m, _NATIVE_COLUMN_INDEX, tuple(a if isinstance(a, list) else np.ascontiguousarray(a) for a in per_line),
+        tuple(np.ascontiguousarray(a) for a in per_page), char_table(), log1p, bits)
+    return np.frombuffer(ew, dtype=np.int64), pages.spread(np.frombuffer(first_main, dtype=np.int64))
+
+
+def _numpy_columns(m: FloatArray, text: PageText, pages: _Pages,
+                   kept: Sequence[LineContext]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """The columns of ``_NATIVE_COLUMNS`` into ``m``, with whole-array numpy operations; returns each line's
+    words (characters / 3 on pages written without spaces, if more) and its page's first main line."""
+    lines = text.lines
+    total = len(lines)
     index, n, first_line = pages.index, pages.n, pages.first
     col = _COLUMN
     wc = text.words
@@ -245,7 +369,6 @@ def batch_line_features(batch: PageBatch, contexts: Sequence[LineContext]) -> Fl
     prose_prefix = np.zeros(total + 1, dtype=np.int64)
     np.cumsum(prose, out=prose_prefix[1:])
 
-    m = np.empty((total, _N_BASE), dtype=np.float64)
     m[:, col["bias"]] = 1.0
     log_ew = _log1p(ew)
     m[:, col["log_words"]] = log_ew
@@ -262,41 +385,29 @@ def batch_line_features(batch: PageBatch, contexts: Sequence[LineContext]) -> Fl
     m[:, col["titlecase_ratio"]] = caps_ratio
     m[:, col["digit_ratio"]] = text.digits / chars
     m[:, col["phrase"]] = text.phrase
-    short_nav = np.zeros(total)
-    # The pattern is a few navigation words between non-word characters: every token is one of them
-    # (told from the lower-cased tokens unless the page has special case folding).
-    folding = pages.spread([t.special_case_folding for t in kept_text]) != 0
-    maybe_nav = (wc <= 4) & (folding | ((text.lower_words > 0) & (text.nav_words == text.lower_words)))
-    for i in np.flatnonzero(maybe_nav).tolist():
-        short_nav[i] = BOILERPLATE_SHORT_RE.match(lines[i]) is not None
-    m[:, col["short_nav"]] = short_nav
     promo_counts = np.asarray(text.promo, dtype=np.int64)
     promo = np.minimum(np.where(wc >= 4, promo_counts, 0), 3) / 3.0
     m[:, col["promo"]] = promo
     m[:, col["you"]] = text.has(YOU)
     m[:, col["we"]] = text.we_words >= 2
-    flags = np.zeros(total)
-    for i in sorted({i for c in _SEPARATOR_CHARS for i in text.lines_with(c)}):
-        flags[i] = _SEPARATOR_RE.search(lines[i]) is not None
-    m[:, col["separator"]] = flags
-    flags = np.zeros(total)
-    for i in sorted({i for c in _URL_NEEDLES for i in text.lines_with(c, lower=True)}):
-        flags[i] = _URL_RE.search(lines[i]) is not None
-    m[:, col["url"]] = flags
-    flags = np.zeros(total)
-    lower_lines = text.lower_lines
-    agency = text.has(AGENCY)
-    for i in np.flatnonzero(text.has(CAPTION)).tolist():
-        lower = lower_lines[i]
-        if agency[i]:
-            flags[i] = True
-        elif "(" in lower or ":" in lower or "/" in lower or "ap photo" in lower:
-            # Without an agency's name the caption regex needs one of these around its word.
-            flags[i] = _CAPTION_LOWER_RE.search(lower) is not None
-    m[:, col["caption"]] = flags
+    shape = text.shape
+    if shape is not None:  # the native counting pass ran the separator and URL regexes' equivalents
+        m[:, col["separator"]] = (shape & SHAPE_SEPARATOR) != 0
+        m[:, col["url"]] = (shape & SHAPE_URL) != 0
+    else:
+        flags = np.zeros(total)
+        for i in sorted({i for c in _SEPARATOR_CHARS for i in text.lines_with(c)}):
+            flags[i] = _SEPARATOR_RE.search(lines[i]) is not None
+        m[:, col["separator"]] = flags
+        flags = np.zeros(total)
+        for i in sorted({i for c in _URL_NEEDLES for i in text.lines_with(c, lower=True)}):
+            flags[i] = _URL_RE.search(lines[i]) is not None
+        m[:, col["url"]] = flags
     m[:, col["comma_ratio"]] = text.commas / (wc + 1)
     m[:, col["stop_ratio"]] = np.where(has_words, text.stopwords / safe_wc, 0.0)
-    m[:, col["all_upper"]] = np.fromiter(map(str.isupper, lines), dtype=bool, count=total) & (chars > 3)
+    upper = (shape & SHAPE_UPPER) != 0 if shape is not None else np.fromiter(map(str.isupper, lines), dtype=bool,
+                                                                             count=total)
+    m[:, col["all_upper"]] = upper & (chars > 3)
     m[:, col["ends_colon"]] = last == 58
     m[:, col["position"]] = index / n
     m[:, col["in_header"]] = index <= header_end
@@ -336,56 +447,32 @@ def batch_line_features(batch: PageBatch, contexts: Sequence[LineContext]) -> Fl
     run_len = np.where(other, (run_end - run_start)[run_id], 0)
     run_page_end = first_line.take(run_start) + n.take(run_start)
     run_flanked = other & ((run_start > first_line.take(run_start)) & (run_end < run_page_end))[run_id]
-    comment_head = np.zeros(total, dtype=bool)
-    for i in np.flatnonzero(text.has(COMMENT) & (chars <= 90)).tolist():
-        comment_head[i] = _COMMENT_HEAD_LOWER_RE.search(lower_lines[i]) is not None
-    m[:, col["comment_head"]] = comment_head
-    first_comment = pages.reduce(np.minimum, np.where(comment_head & (index >= first_main), index, n))
-    m[:, col["after_comments"]] = index > pages.spread(first_comment)
-    date_any = np.zeros(total)
-    maybe_date = np.flatnonzero((ew <= 14) & ((text.digits > 0) | text.has(AGO)))
-    for i, page, at in zip(maybe_date.tolist(), pages.page.take(maybe_date).tolist(),
-                           index.take(maybe_date).tolist(), strict=True):
-        date_any[i] = kept[page].date_lines(at)
-    m[:, col["date_any"]] = date_any
     m[:, col["run_short"]] = _log1p(run_len)
     m[:, col["run_flanked"]] = run_flanked & (run_len <= 12)
-    end_marker = pages.sizes.tolist()
-    marked: set[int] = set()
-    # The line's first token is one of the markers' first words (unless the page has special case folding).
-    maybe_end = np.flatnonzero((ew <= 6) & (index > first_main) & (folding | ((text.first_token_bits & END_WORD) != 0)))
-    for i, page, at in zip(maybe_end.tolist(), pages.page.take(maybe_end).tolist(),
-                           index.take(maybe_end).tolist(), strict=True):
-        if page not in marked and _END_MARKER_RE.match(lines[i]):
-            end_marker[page] = at
-            marked.add(page)
-    m[:, col["after_end_marker"]] = index > pages.spread(end_marker)
     # Self-promotion in the neighbourhood (donation appeals come in blocks).
     m[:, col["promo_near"]] = np.maximum.reduce([pages.shifted(promo, shift) for shift in range(-2, 3)])
-    for page, (lo, context, page_text_) in enumerate(zip(pages.starts.tolist(), kept, kept_text, strict=True)):
-        _page_columns(m[lo:lo + int(pages.sizes[page])], page_text_, context)
-    return m
+    return ew, first_main
 
 
-def _page_columns(m: FloatArray, text: PageText, context: LineContext) -> None:
-    """The columns that look at a page's lines as a whole: repeats, known boilerplate, title repeats."""
+def _page_columns(m: FloatArray, text: PageText, context: LineContext, *, repeats: bool) -> None:
+    """The columns that look at a page's lines as a whole, into ``m`` (the page's rows, where these
+    columns are zero): repeats (when ``repeats``), known boilerplate and title repeats."""
     col = _COLUMN
     lines = text.lines
     n = len(lines)
-    if len(set(lines)) == n:
-        m[:, col["repeated"]] = 0.0
-    else:
+    if repeats and len(set(lines)) != n:
         counts = Counter(lines)
         m[:, col["repeated"]] = [counts[line] > 1 for line in lines]
     known = context.is_known_boilerplate
-    m[:, col["known_bp"]] = 0.0 if known is None else [bool(known(line)) for line in lines]
-    repeat = np.zeros(n)
+    if known is not None:
+        m[:, col["known_bp"]] = [bool(known(line)) for line in lines]
     title_index = context.title_index
     title_line = lines[title_index] if title_index is not None and 0 <= title_index < n else None
     if title_line is not None and len(title_line) >= 20:
+        repeat = np.zeros(n)
         for i in text.lines_with(title_line):
             repeat[i] = i != title_index and title_line in lines[i]
-    m[:, col["title_repeat"]] = repeat
+        m[:, col["title_repeat"]] = repeat
 
 
 def _group_mean(probabilities: FloatArray, groups: npt.NDArray[np.int64]) -> FloatArray:
@@ -405,24 +492,31 @@ def context_features(probabilities: FloatArray, groups: Sequence[npt.NDArray[np.
     return out
 
 
-def _page_context(probabilities: FloatArray, pages: _Pages, out: FloatArray) -> None:
-    """The 8 neighbourhood columns of ``context_features`` for every page of a batch, into ``out``."""
+def _page_context(probabilities: FloatArray, pages: _Pages, out: FloatArray, first: int = 0) -> None:
+    """The 8 neighbourhood columns of ``context_features`` for every page of a batch, into columns
+    ``first:first + 8`` of ``out``."""
     before, after = pages.shifted(probabilities, -1), pages.shifted(probabilities, 1)
-    out[:, 0] = before
-    out[:, 1] = after
-    out[:, 2] = pages.shifted(probabilities, -2)
-    out[:, 3] = pages.shifted(probabilities, 2)
+    out[:, first] = before
+    out[:, first + 1] = after
+    out[:, first + 2] = pages.shifted(probabilities, -2)
+    out[:, first + 3] = pages.shifted(probabilities, 2)
     # Window means from each page's own running sum (summed page by page: the same rounding as one page).
-    for lo, n in zip(pages.starts.tolist(), pages.sizes.tolist(), strict=True):
-        padded = np.zeros(n + 10)
-        padded[5:5 + n] = probabilities[lo:lo + n]
-        cumulative = np.zeros(n + 11)
-        np.cumsum(padded, out=cumulative[1:])
+    if (_speedups is not None and out.dtype == np.float64 and out.ndim == 2 and out.flags.c_contiguous
+            and probabilities.dtype == np.float64 and probabilities.flags.c_contiguous):
+        starts, sizes = np.ascontiguousarray(pages.starts), np.ascontiguousarray(pages.sizes)
         for column, radius in ((4, 2), (5, 5)):
-            total = cumulative[5 + radius + 1:5 + radius + 1 + n] - cumulative[5 - radius:5 - radius + n]
-            out[lo:lo + n, column] = total / (2 * radius + 1)
-    np.maximum(before, after, out=out[:, 6])
-    np.minimum(before, after, out=out[:, 7])
+            _speedups.window_means(probabilities, starts, sizes, out, out.shape[1], first + column, radius)
+    else:
+        for lo, n in zip(pages.starts.tolist(), pages.sizes.tolist(), strict=True):
+            padded = np.zeros(n + 10)
+            padded[5:5 + n] = probabilities[lo:lo + n]
+            cumulative = np.zeros(n + 11)
+            np.cumsum(padded, out=cumulative[1:])
+            for column, radius in ((4, 2), (5, 5)):
+                total = cumulative[5 + radius + 1:5 + radius + 1 + n] - cumulative[5 - radius:5 - radius + n]
+                out[lo:lo + n, first + column] = total / (2 * radius + 1)
+    np.maximum(before, after, out=out[:, first + 6])
+    np.minimum(before, after, out=out[:, first + 7])
 
 
 def _sigmoid(x: FloatArray) -> FloatArray:
@@ -450,5 +544,5 @@ def score_batch(features: FloatArray, bounds: Sequence[int], layer1: FloatArray,
     first = _sigmoid(np.concatenate([features[lo:hi] @ layer1 for lo, hi in spans]))
     stacked = np.empty((features.shape[0], features.shape[1] + 8))
     stacked[:, :features.shape[1]] = features
-    _page_context(first, pages, stacked[:, features.shape[1]:])
+    _page_context(first, pages, stacked, features.shape[1])
     return _sigmoid(np.concatenate([stacked[lo:hi] @ layer2 for lo, hi in spans]))

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import bisect
 import functools
+import itertools
+import operator
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -40,21 +42,32 @@ from workers.cleaning.boilerplate import (
     PROMO_TRIGGER_WORDS,
     SELF_PROMO_LOWER_RE,
 )
+from workers.cleaning.native import speedups as _speedups
 
-__all__ = ["PageBatch", "PageText", "char_table", "code_points", "page_batch", "page_text"]
+__all__ = ["PageBatch", "PageText", "ascii_folds", "char_table", "code_points", "page_batch", "page_text"]
 
 IntArray = npt.NDArray[np.int64]
 
 # Character classes (bits of the code-point table).
-WORD_CHAR, DIGIT_CHAR, UPPER_CHAR, TERMINAL_CHAR, SENTENCE_END_CHAR, QUOTE_CHAR = (1 << k for k in range(6))
+(WORD_CHAR, DIGIT_CHAR, UPPER_CHAR, TERMINAL_CHAR, SENTENCE_END_CHAR, QUOTE_CHAR, LOWER_OR_TITLE_CHAR,
+ SHAPE_TRIGGER_CHAR) = (1 << k for k in range(8))
+# (LOWER_OR_TITLE_CHAR: a character that makes ``str.isupper`` false; SHAPE_TRIGGER_CHAR: one where the native
+# helper looks for the separator and URL patterns.)
+SHAPE_TRIGGER_CHARS = frozenset("|:.@/•·»›©")
 TERMINAL_CHARS = frozenset(".!?\"”’'):;…»」。！？")
 SENTENCE_END_CHARS = frozenset(".!?。！？")
 QUOTE_OPEN_CHARS = frozenset("\"“‘'«„「-–—•")
 _MAX_CODE_POINT = 0x110000
 
+# Line-shape bits (``PageText.shape``, computed by the native helper only).
+SHAPE_SEPARATOR, SHAPE_URL, SHAPE_UPPER, SHAPE_COLON, SHAPE_COPYRIGHT = 1, 2, 4, 8, 16
+"""``linemodel._SEPARATOR_RE`` and ``linemodel._URL_RE`` find something in the line; ``line.isupper()``; the
+line has a colon; it has a copyright sign."""
+
 # Token vocabulary bits.
 STOP, WE, YOU, AGO, CAPTION, PHRASE, PROMO, COMMENT, PHRASE_START, NAV, DATE_WORD, BYLINE, END_WORD, AGENCY = (
     1 << k for k in range(14))
+PROMO_ALONE, PROMO_FIRST, PROMO_SECOND = 1 << 14, 1 << 15, 1 << 17  # (1 << 16 is CONFIRM)
 
 STOPWORDS = frozenset(
     # English plus the commonest function words of a few other languages seen in news scrapes.
@@ -109,6 +122,20 @@ END_WORDS = frozenset(
     """related more you recommended most popular read viewed shared trending tag tags topics share about see up
     latest don dont top other""".split()
 )
+# Trigger words of the self-promotion regex that only count followed by another word: "our reporting",
+# "independent news", "quality news", "readers like you", "funded by ...", "muro de pago". A line whose only
+# trigger words are these, without any of the words they go on with (or "news" of "news outlets"), has no match.
+PROMO_PAIR_WORDS = frozenset({"our", "quality", "independent", "readers", "funded", "muro"})
+PROMO_PARTNER_WORDS = frozenset({"reporting", "news", "like", "by", "pago"})
+
+
+def promo_lines(text: PageText) -> npt.NDArray[np.bool_]:
+    """The lines the self-promotion regex is run on: a trigger word that can match alone, or one that needs
+    another word together with one of those (``PROMO_PAIR_WORDS``). Every other line with a trigger word
+    has no match (the unit tests check this against the lines the regex finds something in)."""
+    return text.has(PROMO_ALONE) | (text.has(PROMO_FIRST) & text.has(PROMO_SECOND))
+
+
 # Characters that IGNORECASE matching folds onto ASCII letters although str.lower() does not map them there.
 _SPECIAL_FOLDING = ("\u0130", "\u0131", "\u017f", "\u212a")
 
@@ -132,11 +159,28 @@ def char_table() -> npt.NDArray[np.uint8]:
     table[members(r"\W")] |= WORD_CHAR
     table[members(r"\D")] |= DIGIT_CHAR
     table[np.fromiter(map(str.isupper, everything), dtype=bool, count=_MAX_CODE_POINT)] |= UPPER_CHAR
+    # "cA".isupper() is false exactly when c is lower or title case ("A" supplies the upper-case letter).
+    table[~np.fromiter(map(str.isupper, map(operator.add, everything, itertools.repeat("A"))), dtype=bool,
+                       count=_MAX_CODE_POINT)] |= LOWER_OR_TITLE_CHAR
     for chars, bit in ((TERMINAL_CHARS, TERMINAL_CHAR), (SENTENCE_END_CHARS, SENTENCE_END_CHAR),
-                       (QUOTE_OPEN_CHARS, QUOTE_CHAR)):
+                       (QUOTE_OPEN_CHARS, QUOTE_CHAR), (SHAPE_TRIGGER_CHARS, SHAPE_TRIGGER_CHAR)):
         for c in chars:
             table[ord(c)] |= bit
     return table
+
+
+@functools.cache
+def ascii_folds() -> npt.NDArray[np.uint32]:
+    """(code point, letter) pairs, flattened, of the non-ASCII characters that ``re.IGNORECASE`` matches
+    with an ASCII letter (the Kelvin sign with "k", the long s with "s", ...), found by ``re`` itself."""
+    everything = "".join(map(chr, range(0x80, _MAX_CODE_POINT)))
+    pairs: list[int] = []
+    for found in sorted(set(re.findall("[a-z]", everything, re.IGNORECASE))):
+        letters = [letter for letter in "abcdefghijklmnopqrstuvwxyz" if re.fullmatch(letter, found, re.IGNORECASE)]
+        if len(letters) != 1:
+            raise ValueError(f"U+{ord(found):04X} folds onto {letters}")
+        pairs += [ord(found), ord(letters[0])]
+    return np.array(pairs, dtype=np.uint32)
 
 
 def code_points(text: str) -> npt.NDArray[np.uint32]:
@@ -370,6 +414,7 @@ class _KeyTable:
                 break
         else:
             raise ValueError("no collision-free hash for the token vocabulary")
+        self.entries = dict(entries)
         self.multiplier = np.uint64(multiplier)
         self.shift = np.uint64(shift)
         self.keys = np.full(1 << size_bits, np.uint64(0xFFFFFFFFFFFFFFFF), dtype=np.uint64)
@@ -412,6 +457,8 @@ def _vocabulary() -> _Vocabulary:
     whole, beginnings, _, _ = _phrase_starts()
     for words, bit in ((STOPWORDS, STOP), (WE_WORDS, WE), ({"you", "your"}, YOU), ({"ago"}, AGO),
                        (CAPTION_TRIGGERS, CAPTION), (PHRASE_TRIGGER_WORDS, PHRASE), (PROMO_TRIGGER_WORDS, PROMO),
+                       (PROMO_TRIGGER_WORDS - PROMO_PAIR_WORDS, PROMO_ALONE), (PROMO_PAIR_WORDS, PROMO_FIRST),
+                       (PROMO_PARTNER_WORDS, PROMO_SECOND),
                        (COMMENT_GATE_WORDS, COMMENT), (whole, PHRASE_START), (NAV_WORDS, NAV),
                        (DATE_WORDS, DATE_WORD), (BYLINE_WORDS, BYLINE), (END_WORDS, END_WORD),
                        (AGENCY_WORDS, AGENCY)):
@@ -440,6 +487,22 @@ def _vocabulary() -> _Vocabulary:
     return _Vocabulary(alphabet, _KeyTable(by_key), bits,
                        {size: _KeyTable(keys) for size, keys in sorted(by_size.items())},
                        _KeyTable(firsts), {size: _KeyTable(keys) for size, keys in sorted(seconds.items())})
+
+
+NativeKeyTable = tuple[int, int, npt.NDArray[np.uint64], npt.NDArray[np.int64]]
+
+
+@functools.cache
+def _native_key_tables() -> tuple[NativeKeyTable, tuple[tuple[int, NativeKeyTable], ...],
+                                  tuple[tuple[int, NativeKeyTable], ...]]:
+    """The vocabulary's first-word, second-word and beginning tables as the native helper takes them."""
+    vocabulary = _vocabulary()
+
+    def spec(table: _KeyTable) -> NativeKeyTable:
+        return int(table.multiplier), int(table.shift), table.keys, table.values
+
+    return (spec(vocabulary.firsts), tuple((size, spec(table)) for size, table in vocabulary.seconds.items()),
+            tuple((size, spec(table)) for size, table in vocabulary.beginnings.items()))
 
 
 def _word_key(word: str, alphabet: npt.NDArray[np.uint8], *, with_length: bool = True) -> int:
@@ -528,6 +591,8 @@ class PageText:
     lower_offsets: IntArray
     line_starts: dict[bool, list[int]] = field(default_factory=dict)
     """``offsets`` (key False) and ``lower_offsets`` (True) as lists, made when first needed."""
+    shape: npt.NDArray[np.uint8] | None = None
+    """``SHAPE_*`` bits per line when the native helper computed them (else the callers run the regexes)."""
 
     def has(self, bit: int) -> npt.NDArray[np.bool_]:
         """Lines holding a token with vocabulary bit ``bit``."""
@@ -581,8 +646,7 @@ def _second_word_fits(chosen: IntArray, key: npt.NDArray[np.uint64], lengths: In
     return fits
 
 
-def _phrase_flags(text: PageText, gate: npt.NDArray[np.bool_], whole: list[int], ltok: _Tokens, bits: IntArray,
-                  key: npt.NDArray[np.uint64], lengths: IntArray, classes: npt.NDArray[np.uint8]) -> list[bool]:
+def _phrase_flags(text: PageText, gate: npt.NDArray[np.bool_], whole: list[int], counted: _Counts) -> list[bool]:
     """The boilerplate-phrase regex on gated lines, tried only where one of its alternatives can start."""
     n = len(text.lines)
     phrase = [False] * n
@@ -595,17 +659,28 @@ def _phrase_flags(text: PageText, gate: npt.NDArray[np.bool_], whole: list[int],
         for i in np.flatnonzero(gate).tolist():
             phrase[i] = search(lower[i]) is not None
         return phrase
-    chosen = np.flatnonzero(gate.take(ltok.line))
-    possible = ((bits.take(chosen) & PHRASE_START) != 0) & _second_word_fits(chosen, key, lengths, ltok.line)
-    key, lengths = key.take(chosen), lengths.take(chosen)
-    for size, table in _vocabulary().beginnings.items():
-        possible |= (table.lookup(key & _PREFIX_MASKS[size]) != 0) & (lengths >= size)
-    if digit_start:
-        possible |= (classes.take(ltok.start.take(chosen)) & DIGIT_CHAR) != 0
-    sizes = lengths[possible]
-    possible = chosen[possible]
-    owners = ltok.line.take(possible)
-    starts = ltok.start.take(possible) - text.lower_offsets.take(owners)
+    token_line, token_start = counted.token_line, counted.token_start
+    if _speedups is not None:
+        firsts, seconds, beginnings = _native_key_tables()
+        possible = np.frombuffer(_speedups.phrase_starts(
+            np.ascontiguousarray(gate, dtype=np.bool_).view(np.uint8), np.ascontiguousarray(token_line),
+            np.ascontiguousarray(counted.token_key), np.ascontiguousarray(counted.token_length),
+            np.ascontiguousarray(counted.token_bits_each), np.ascontiguousarray(counted.token_first_class),
+            firsts, seconds, beginnings, PHRASE_START, digit_start, DIGIT_CHAR), dtype=np.int64)
+        sizes = counted.token_length.take(possible)
+    else:
+        chosen = np.flatnonzero(gate.take(token_line))
+        maybe = (((counted.token_bits_each.take(chosen) & PHRASE_START) != 0)
+                 & _second_word_fits(chosen, counted.token_key, counted.token_length, token_line))
+        key, lengths = counted.token_key.take(chosen), counted.token_length.take(chosen)
+        for size, table in _vocabulary().beginnings.items():
+            maybe |= (table.lookup(key & _PREFIX_MASKS[size]) != 0) & (lengths >= size)
+        if digit_start:
+            maybe |= (counted.token_first_class.take(chosen) & DIGIT_CHAR) != 0
+        sizes = lengths[maybe]
+        possible = chosen[maybe]
+    owners = token_line.take(possible)
+    starts = token_start.take(possible) - text.lower_offsets.take(owners)
     for i in whole:  # lines with "©" (an alternative starts with it) are searched whole
         phrase[i] = search(lower[i]) is not None
     searched = set(whole)
@@ -617,18 +692,162 @@ def _phrase_flags(text: PageText, gate: npt.NDArray[np.bool_], whole: list[int],
     return phrase
 
 
+def _str_lengths(items: Sequence[str]) -> IntArray:
+    """``len`` of every string, as an array."""
+    if _speedups is not None and isinstance(items, list):
+        return np.frombuffer(_speedups.str_lengths(items), dtype=np.int64)
+    return np.fromiter(map(len, items), dtype=np.int64, count=len(items))
+
+
 def _whole_text(lines: Sequence[str]) -> PageText:
     """``page_text`` of ``lines`` taken as one page, except that ``byline_starts`` is always filled (callers
-    clear it for pages with ``special_case_folding``)."""
+    clear it for pages with ``special_case_folding``). The counting pass runs in the native helper when it
+    is built (and the lines are non-empty), else in numpy; both give the same values."""
     n = len(lines)
+    lengths = _str_lengths(lines)
+    joined = "\n".join(lines)
+    lower_joined = joined.lower()
+    lower_lines = lower_joined.split("\n")
+    if len(lower_lines) != n:
+        # A line holds a newline itself (or there are no lines): lower-case line by line.
+        lower_lines = [line.lower() for line in lines]
+        lower_joined = "\n".join(lower_lines)
+    # (Otherwise lower-casing the joined lines is lower-casing each line: the only context-dependent
+    # mapping, the final sigma, looks no further than the nearest character that is neither cased nor
+    # case-ignorable, and a newline is such a character, like the string's own ends.)
+    lower_lengths = _str_lengths(lower_lines)
+    if _speedups is not None and n and int(lengths.min()) > 0 and int(lower_lengths.min()) > 0:
+        counted = _native_counts(joined, lower_joined, lengths, lower_lengths)
+    else:
+        counted = _numpy_counts(joined, lower_joined, lengths, lower_lengths)
+    text = PageText(
+        lines=lines, lower_lines=lower_lines, lengths=lengths, words=counted.words,
+        capitalised=counted.capitalised, digits=counted.digits, commas=counted.commas, first_cp=counted.first_cp,
+        last_cp=counted.last_cp, stopwords=counted.stopwords, we_words=counted.we_words,
+        lower_words=counted.lower_words, nav_words=counted.nav_words,
+        special_case_folding=counted.special_case_folding, date_hint=counted.date_hint,
+        short_date_hint=counted.short_date_hint, byline_starts=counted.byline_starts,
+        token_bits=counted.token_bits, first_token_bits=counted.first_token_bits, phrase=[], promo=[],
+        joined=joined, offsets=_offsets(lengths), lower_joined=lower_joined, lower_offsets=_offsets(lower_lengths),
+        shape=counted.shape,
+    )
+    text.short_date_hint |= text.has(DATE_WORD)
+    text.date_hint |= text.short_date_hint
+    phrase_gate = text.has(PHRASE)
+    shape = counted.shape
+    copyright_lines = (text.lines_with("©", lower=True) if shape is None
+                       else np.flatnonzero(shape & SHAPE_COPYRIGHT).tolist())
+    phrase_gate[copyright_lines] = True
+    text.phrase = _phrase_flags(text, phrase_gate, copyright_lines, counted)
+    promo = [0] * n
+    findall = SELF_PROMO_LOWER_RE.findall
+    for i in np.flatnonzero(promo_lines(text)).tolist():
+        promo[i] = len(findall(lower_lines[i]))
+    text.promo = promo
+    return text
+
+
+@dataclass(frozen=True, slots=True)
+class _Counts:
+    """The counting pass over a page's characters and lower-case tokens (see ``PageText``)."""
+
+    words: IntArray
+    capitalised: IntArray
+    digits: IntArray
+    commas: IntArray
+    first_cp: npt.NDArray[np.uint32]
+    last_cp: npt.NDArray[np.uint32]
+    lower_words: IntArray
+    stopwords: IntArray
+    we_words: IntArray
+    nav_words: IntArray
+    token_bits: IntArray
+    first_token_bits: IntArray
+    date_hint: npt.NDArray[np.bool_]
+    """Lines with four digits in a row (the date words are added later)."""
+    short_date_hint: npt.NDArray[np.bool_]
+    """Lines with a digit followed by a letter (the date words are added later)."""
+    byline_starts: set[int]
+    special_case_folding: bool
+    token_start: IntArray
+    """Lower-case tokens (the native helper keeps only those of the lines with a ``PHRASE`` token or a "©",
+    the only ones ``_phrase_flags`` looks at): where each starts in the lower-cased joined text,"""
+    token_line: IntArray
+    """its line,"""
+    token_key: npt.NDArray[np.uint64]
+    """its key (first six characters, without length),"""
+    token_length: IntArray
+    """its length,"""
+    token_bits_each: IntArray
+    """its vocabulary bits"""
+    token_first_class: npt.NDArray[np.uint8]
+    """and the class bits of its first character."""
+    shape: npt.NDArray[np.uint8] | None = None
+    """``SHAPE_*`` bits per line (native helper only)."""
+
+
+_EMPTY_KEY = (1 << 64) - 1
+
+
+@functools.cache
+def _probed_tokens() -> tuple[int, int, npt.NDArray[np.uint64], npt.NDArray[np.int64]]:
+    """The token vocabulary (``_vocabulary().tokens``) as a small open-addressing table for the native
+    helper: multiplier, shift, keys (``_EMPTY_KEY`` marks a free slot) and values. The collision-free
+    table spreads a thousand words over a quarter of a million slots, and its cache misses cost more
+    than the whole rest of the scan; this one fits in the CPU's cache and is probed linearly."""
+    entries = _vocabulary().tokens.entries
+    size_bits = max(4, (4 * len(entries)).bit_length())
+    shift = 64 - size_bits
+    multiplier = 0x9E3779B97F4A7C15
+    mask = (1 << size_bits) - 1
+    keys = np.full(1 << size_bits, np.uint64(_EMPTY_KEY), dtype=np.uint64)
+    values = np.zeros(1 << size_bits, dtype=np.int64)
+    for key, value in entries.items():
+        if key == _EMPTY_KEY:
+            raise ValueError("a token key collides with the empty-slot marker")
+        slot = ((key * multiplier) % (1 << 64)) >> shift
+        while int(keys[slot]) != _EMPTY_KEY:
+            slot = (slot + 1) & mask
+        keys[slot] = key
+        values[slot] = value
+    return multiplier, shift, keys, values
+
+
+def _native_counts(joined: str, lower_joined: str, lengths: IntArray, lower_lengths: IntArray) -> _Counts:
+    """``_numpy_counts`` computed by the native helper in one pass over each text (non-empty lines only)."""
+    assert _speedups is not None  # noqa: S101 - the caller checks
+    vocabulary = _vocabulary()
+    multiplier, shift, keys, values = _probed_tokens()
+    found = _speedups.scan_page(
+        joined, lower_joined, lengths, lower_lengths, char_table(), vocabulary.alphabet, multiplier, shift, keys,
+        values, vocabulary.exact, CONFIRM, STOP, WE, NAV, BYLINE, PHRASE, ascii_folds())
+    (words, capitalised, digits, commas, lower_words, stopwords, we_words, nav_words, token_bits, first_token_bits,
+     first_cp, last_cp, date_hint, short_date_hint, byline, folding, start, line, key, length, bits,
+     first_class, shape) = found
+    i64 = np.int64
+    return _Counts(
+        words=np.frombuffer(words, dtype=i64), capitalised=np.frombuffer(capitalised, dtype=i64),
+        digits=np.frombuffer(digits, dtype=i64), commas=np.frombuffer(commas, dtype=i64),
+        first_cp=np.frombuffer(first_cp, dtype=np.uint32), last_cp=np.frombuffer(last_cp, dtype=np.uint32),
+        lower_words=np.frombuffer(lower_words, dtype=i64), stopwords=np.frombuffer(stopwords, dtype=i64),
+        we_words=np.frombuffer(we_words, dtype=i64), nav_words=np.frombuffer(nav_words, dtype=i64),
+        token_bits=np.frombuffer(token_bits, dtype=i64), first_token_bits=np.frombuffer(first_token_bits, dtype=i64),
+        date_hint=np.frombuffer(date_hint, dtype=np.bool_),
+        short_date_hint=np.frombuffer(short_date_hint, dtype=np.bool_),
+        byline_starts=set(np.flatnonzero(np.frombuffer(byline, dtype=np.bool_)).tolist()),
+        special_case_folding=bool(folding), token_start=np.frombuffer(start, dtype=i64),
+        token_line=np.frombuffer(line, dtype=i64), token_key=np.frombuffer(key, dtype=np.uint64),
+        token_length=np.frombuffer(length, dtype=i64), token_bits_each=np.frombuffer(bits, dtype=i64),
+        token_first_class=np.frombuffer(first_class, dtype=np.uint8), shape=np.frombuffer(shape, dtype=np.uint8),
+    )
+
+
+def _numpy_counts(joined: str, lower_joined: str, lengths: IntArray, lower_lengths: IntArray) -> _Counts:
+    """The counting pass with whole-array numpy operations (any lines, empty ones included)."""
+    n = lengths.shape[0]
     table = char_table()
     vocabulary = _vocabulary()
-    lengths = np.fromiter(map(len, lines), dtype=np.int64, count=n)
-    joined = "\n".join(lines)
     offsets = _offsets(lengths)
-    lower_lines = [line.lower() for line in lines]
-    lower_joined = "\n".join(lower_lines)
-    lower_lengths = np.fromiter(map(len, lower_lines), dtype=np.int64, count=n)
     lower_offsets = _offsets(lower_lengths)
     line_index = np.arange(n)
 
@@ -684,28 +903,14 @@ def _whole_text(lines: Sequence[str]) -> PageText:
     first_token_bits = np.zeros(n, dtype=np.int64)
     first_token_bits[ltok.line[first]] = bits[first]
     first &= ((bits & BYLINE) != 0) & (ltok.start == lower_offsets.take(ltok.line))
-    byline_starts: set[int] | None = set(ltok.line[first].tolist())
-    text = PageText(
-        lines=lines, lower_lines=lower_lines, lengths=lengths, words=words, capitalised=capitalised,
-        digits=digits, commas=commas, first_cp=first_cp, last_cp=last_cp, stopwords=stopwords, we_words=we_words,
-        lower_words=_count_by_line(ltok.line, n), nav_words=nav_words,
-        special_case_folding=special_case_folding, date_hint=date_hint, short_date_hint=short_date_hint,
-        byline_starts=byline_starts,
-        token_bits=token_bits, first_token_bits=first_token_bits, phrase=[], promo=[],
-        joined=joined, offsets=offsets, lower_joined=lower_joined, lower_offsets=lower_offsets,
+    return _Counts(
+        words=words, capitalised=capitalised, digits=digits, commas=commas, first_cp=first_cp, last_cp=last_cp,
+        lower_words=_count_by_line(ltok.line, n), stopwords=stopwords, we_words=we_words, nav_words=nav_words,
+        token_bits=token_bits, first_token_bits=first_token_bits, date_hint=date_hint,
+        short_date_hint=short_date_hint, byline_starts=set(ltok.line[first].tolist()),
+        special_case_folding=special_case_folding, token_start=ltok.start, token_line=ltok.line, token_key=key6,
+        token_length=tok_lengths, token_bits_each=bits, token_first_class=lclasses.take(ltok.start),
     )
-    text.short_date_hint |= text.has(DATE_WORD)
-    text.date_hint |= text.short_date_hint
-    phrase_gate = text.has(PHRASE)
-    copyright_lines = text.lines_with("©", lower=True)
-    phrase_gate[copyright_lines] = True
-    text.phrase = _phrase_flags(text, phrase_gate, copyright_lines, ltok, bits, key6, tok_lengths, lclasses)
-    promo = [0] * n
-    findall = SELF_PROMO_LOWER_RE.findall
-    for i in np.flatnonzero(text.has(PROMO)).tolist():
-        promo[i] = len(findall(lower_lines[i]))
-    text.promo = promo
-    return text
 
 
 def page_text(lines: Sequence[str]) -> PageText:
@@ -755,7 +960,8 @@ def _page_view(whole: PageText, lo: int, hi: int, byline_starts: IntArray | None
         len(whole.joined), len(whole.lower_joined))
     joined = whole.joined[whole.offsets[lo]:ends[0]]
     lower_joined = whole.lower_joined[whole.lower_offsets[lo]:ends[1]]
-    folding = any(c in joined for c in _SPECIAL_FOLDING)
+    # (a page of a batch without any such character has none either)
+    folding = whole.special_case_folding and any(c in joined for c in _SPECIAL_FOLDING)
     return PageText(
         lines=whole.lines[lo:hi], lower_lines=whole.lower_lines[lo:hi], lengths=whole.lengths[lo:hi],
         words=whole.words[lo:hi], capitalised=whole.capitalised[lo:hi], digits=whole.digits[lo:hi],
@@ -768,4 +974,5 @@ def _page_view(whole: PageText, lo: int, hi: int, byline_starts: IntArray | None
         phrase=whole.phrase[lo:hi], promo=whole.promo[lo:hi],
         joined=joined, offsets=whole.offsets[lo:hi] - whole.offsets[lo], lower_joined=lower_joined,
         lower_offsets=whole.lower_offsets[lo:hi] - whole.lower_offsets[lo],
+        shape=None if whole.shape is None else whole.shape[lo:hi],
     )

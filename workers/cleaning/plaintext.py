@@ -17,7 +17,8 @@ from workers.cleaning.byline import parse_byline
 from workers.cleaning.dates import parse_date_text
 from workers.cleaning.line_weights import BODY_THRESHOLD, LAYER1_WEIGHTS, LAYER2_WEIGHTS
 from workers.cleaning.linemodel import FloatArray, LineContext, _DateLines, batch_line_features, score_batch
-from workers.cleaning.pagetext import WE, PageText, page_batch, page_text
+from workers.cleaning.native import speedups as _speedups
+from workers.cleaning.pagetext import SHAPE_COLON, WE, PageText, page_batch, page_text
 
 __all__ = [
     "BATCH_CHARS", "PageLines", "TextArticle", "TextPage", "analyse_page", "analyse_pages", "body_indices",
@@ -55,6 +56,12 @@ class TextArticle:
 
 def split_lines(text: str) -> list[str]:
     """Non-empty, stripped lines of ``text`` with control characters removed."""
+    if _speedups is not None:
+        # The same lines, split and stripped in C: after the control characters are gone, both ways below
+        # break at exactly \r\n, \r, \n, \u2028 and \u2029 and strip what ``str.strip`` strips.
+        if _speedups.has_control_chars(text):
+            text = _CONTROL_RE.sub("", text)
+        return _speedups.split_clean_lines(text, MAX_LINES + 1)
     text = _CONTROL_RE.sub("", text)
     if "\x85" not in text:
         # After the control characters are gone, str.splitlines breaks at exactly \r\n, \r, \n, \u2028
@@ -161,10 +168,14 @@ def _find_header(lines: list[str], word_counts: Sequence[int], fetched_at: datet
 
 
 def _is_cjk_text(lines: list[str]) -> bool:
-    sample = "".join(lines[:200])[:6000]
-    if not sample:
+    if _speedups is not None and isinstance(lines, list):
+        spaces, size = _speedups.sample_spaces(lines, 200, 6000)
+    else:
+        sample = "".join(lines[:200])[:6000]
+        spaces, size = sample.count(" "), len(sample)
+    if not size:
         return False
-    return sample.count(" ") / len(sample) < 0.04
+    return bool(spaces / size < 0.04)
 
 
 @dataclass(slots=True)
@@ -272,10 +283,11 @@ def appeal_block_indices(lines: Sequence[str], signals: PageText | None = None) 
                 weak.add(i)
         elif we_words[i] >= 2:  # nothing quoted: the regex would count exactly the "we"/"our"/"us" tokens
             weak.add(i)
-    promoted = np.flatnonzero(np.asarray(promo, dtype=np.int64)).tolist()
+    # (plain lists, usually of a few dozen lines: a comprehension is quicker than numpy's per-call cost)
+    promoted = [i for i, count in enumerate(promo) if count]
     weak.update(promoted)
     strong: set[int] = {
-        i for i in sorted(set(promoted).union(np.flatnonzero(np.asarray(phrase, dtype=bool)).tolist()))
+        i for i in sorted(set(promoted).union([i for i, found in enumerate(phrase) if found]))
         if promo[i] >= 3 or (phrase[i] and (promo[i] >= 1 or len(lines[i]) < 120))
     }
     # A short line sandwiched between two appeal lines ("Support X from just £1") belongs to the block.
@@ -292,7 +304,8 @@ def appeal_block_indices(lines: Sequence[str], signals: PageText | None = None) 
                 strong.add(j)
                 frontier.append(j)
     # Every link label has a colon: only lines with one are tried.
-    colons = signals.lines_with(":")
+    shape = signals.shape
+    colons = signals.lines_with(":") if shape is None else np.flatnonzero(shape & SHAPE_COLON).tolist()
     strong.update(i for i in colons if len(lines[i]) < 200 and LINK_LABEL_RE.match(lines[i]))
     return strong
 
