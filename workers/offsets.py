@@ -305,8 +305,11 @@ class GapCheckingConsumer(FaustAIOKafkaConsumer):
         for message in list(self._unacked_messages):
             if not message.acked and message.offset < lowest_pending.get(message.tp, message.offset + 1):
                 lowest_pending[message.tp] = message.offset
+        # Faust keeps "nothing committed" and 0 alike as None: reading starts at the partition's earliest offset,
+        # which perform_seek already put in the commit cap's base (the broker is asked only if that failed).
         committed_at = {tp: self._committed_offset.get(tp) for tp in tps}
-        never = [tp for tp, committed in committed_at.items() if committed is None]  # Faust's None is also 0
+        committed_at.update({tp: self._base.get(tp) for tp, committed in committed_at.items() if committed is None})
+        never = [tp for tp, committed in committed_at.items() if committed is None]
         if never:
             committed_at.update(await asyncio.wait_for(self.earliest_offsets(*never), self.request_timeout))
         candidates: dict[TP, int] = {}

@@ -209,7 +209,11 @@ def watched(
         return {tp: ends[tp] for tp in tps}
 
     async def earliest_offsets(*tps: TP) -> dict[TP, int]:
+        asked.extend(tps)
         return dict.fromkeys(tps, 0)
+
+    asked: list[TP] = []
+    guard.earliest_asked = asked  # type: ignore[attr-defined]
 
     monkeypatch.setattr(guard, "highwaters", highwaters)
     monkeypatch.setattr(guard, "earliest_offsets", earliest_offsets)
@@ -277,10 +281,13 @@ async def test_no_stall_is_declared_while_the_flow_is_paused_or_for_a_partition_
     ends[RAW] = 0
     await guard.check_stalls(now=3 * guard.stall_after)
     assert await guard.check_stalls(now=5 * guard.stall_after) == []
+    assert guard.earliest_asked == [RAW, RAW], "without a base from perform_seek, the broker is asked"  # type: ignore[attr-defined]
+    guard._base[RAW] = 0  # what perform_seek records for a partition never committed
     ends[RAW] = 3
     await guard.check_stalls(now=6 * guard.stall_after)
     assert await guard.check_stalls(now=7 * guard.stall_after) == [RAW]
     assert seeks == [(RAW, 0)] and guard._read_offset[RAW] is None
+    assert guard.earliest_asked == [RAW, RAW], "an idle partition does not cost a broker request every check"  # type: ignore[attr-defined]
 
 
 def test_the_commit_waits_for_an_unacknowledged_record_at_the_committed_offset(
