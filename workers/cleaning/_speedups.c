@@ -25,28 +25,58 @@
 /* ------------------------------------------------------------------------------------------------ */
 /* split_lines                                                                                       */
 
-static inline int
-is_control(Py_UCS4 c)
-{
-    /* plaintext._CONTROL_RE: [\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\ufeff\ufffd] */
-    return c <= 0x08 || c == 0x0b || c == 0x0c || (c >= 0x0e && c <= 0x1f) || c == 0x7f || c == 0x200b
-           || c == 0xfeff || c == 0xfffd;
-}
+/* The scans that only test or count characters go through the text in blocks of SCAN_BLOCK characters,
+   testing every character of a block without a branch, in the text's own character width, and stopping (if
+   at all) only between blocks: the compiler turns such a loop into vector instructions, several times
+   faster than a loop that can stop at any character. A block's count fits in any character type. */
+#define SCAN_BLOCK 64
 
-#define DEFINE_HAS_CONTROL(NAME, T)                                                                          \
-    static int NAME(const T *s, Py_ssize_t n)                                                                \
+/* How many characters of the kind-T text s[0:n] pass TEST (with stop_at_first: 0 or at least 1). */
+#define DEFINE_COUNT(NAME, T, TEST)                                                                          \
+    static Py_ssize_t NAME(const T *s, Py_ssize_t n, int stop_at_first)                                      \
     {                                                                                                        \
-        for (Py_ssize_t i = 0; i < n; i++) {                                                                 \
-            T c = s[i];                                                                                      \
-            if ((c < 0x20 || c >= 0x7f) && is_control(c))                                                   \
-                return 1;                                                                                    \
+        Py_ssize_t count = 0;                                                                                \
+        for (Py_ssize_t i = 0; i < n;) {                                                                     \
+            Py_ssize_t end = n - i > SCAN_BLOCK ? i + SCAN_BLOCK : n;                                        \
+            T block = 0;                                                                                     \
+            for (; i < end; i++) {                                                                           \
+                T c = s[i];                                                                                  \
+                block += (T)(TEST(c));                                                                       \
+            }                                                                                                \
+            count += block;                                                                                  \
+            if (stop_at_first && count)                                                                      \
+                break;                                                                                       \
         }                                                                                                    \
-        return 0;                                                                                            \
+        return count;                                                                                        \
     }
 
-DEFINE_HAS_CONTROL(has_control_1, Py_UCS1)
-DEFINE_HAS_CONTROL(has_control_2, Py_UCS2)
-DEFINE_HAS_CONTROL(has_control_4, Py_UCS4)
+/* The character tests (0 or 1). The one-byte kind cannot hold U+200B, U+FEFF or U+FFFD: its tests leave
+   them out (comparing with them would not fit its width). */
+#define IS_ODD_NARROW(c) (((c) < 0x20) & ((c) != '\t') & ((c) != '\n') & ((c) != '\r'))
+/* extract._ODD_CHAR_RE: [\x00-\x08\x0b\x0c\x0e-\x1f\ufffd] */
+#define IS_ODD(c) (IS_ODD_NARROW(c) | ((c) == 0xfffd))
+/* plaintext._CONTROL_RE: [\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\ufeff\ufffd] */
+#define IS_CONTROL_NARROW(c) (IS_ODD_NARROW(c) | ((c) == 0x7f))
+#define IS_CONTROL(c) (IS_CONTROL_NARROW(c) | ((c) == 0x200b) | ((c) == 0xfeff) | ((c) == 0xfffd))
+#define IS_SPACE_CHAR(c) ((c) == ' ')
+
+DEFINE_COUNT(count_control_1, Py_UCS1, IS_CONTROL_NARROW)
+DEFINE_COUNT(count_control_2, Py_UCS2, IS_CONTROL)
+DEFINE_COUNT(count_control_4, Py_UCS4, IS_CONTROL)
+DEFINE_COUNT(count_odd_1, Py_UCS1, IS_ODD_NARROW)
+DEFINE_COUNT(count_odd_2, Py_UCS2, IS_ODD)
+DEFINE_COUNT(count_odd_4, Py_UCS4, IS_ODD)
+DEFINE_COUNT(count_spaces_1, Py_UCS1, IS_SPACE_CHAR)
+DEFINE_COUNT(count_spaces_2, Py_UCS2, IS_SPACE_CHAR)
+DEFINE_COUNT(count_spaces_4, Py_UCS4, IS_SPACE_CHAR)
+
+/* FAMILY_1, FAMILY_2 or FAMILY_4 (a DEFINE_COUNT family) on text[0:n], for the text's kind. */
+#define COUNT_BY_KIND(FAMILY, text, n, stop_at_first)                                                        \
+    (PyUnicode_KIND(text) == PyUnicode_1BYTE_KIND                                                            \
+         ? FAMILY##_1(PyUnicode_1BYTE_DATA(text), (n), (stop_at_first))                                      \
+     : PyUnicode_KIND(text) == PyUnicode_2BYTE_KIND                                                          \
+         ? FAMILY##_2(PyUnicode_2BYTE_DATA(text), (n), (stop_at_first))                                      \
+         : FAMILY##_4(PyUnicode_4BYTE_DATA(text), (n), (stop_at_first)))
 
 static PyObject *
 has_control_chars(PyObject *Py_UNUSED(self), PyObject *args)
@@ -54,28 +84,7 @@ has_control_chars(PyObject *Py_UNUSED(self), PyObject *args)
     PyObject *text;
     if (!PyArg_ParseTuple(args, "U:has_control_chars", &text))
         return NULL;
-    const void *data = PyUnicode_DATA(text);
-    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
-    int found;
-    switch (PyUnicode_KIND(text)) {
-    case PyUnicode_1BYTE_KIND:
-        found = has_control_1((const Py_UCS1 *)data, n);
-        break;
-    case PyUnicode_2BYTE_KIND:
-        found = has_control_2((const Py_UCS2 *)data, n);
-        break;
-    default:
-        found = has_control_4((const Py_UCS4 *)data, n);
-        break;
-    }
-    return PyBool_FromLong(found);
-}
-
-static inline int
-is_odd(Py_UCS4 c)
-{
-    /* extract._ODD_CHAR_RE: [\x00-\x08\x0b\x0c\x0e-\x1f\ufffd] */
-    return c <= 0x08 || c == 0x0b || c == 0x0c || (c >= 0x0e && c <= 0x1f) || c == 0xfffd;
+    return PyBool_FromLong(COUNT_BY_KIND(count_control, text, PyUnicode_GET_LENGTH(text), 1) != 0);
 }
 
 static PyObject *
@@ -85,15 +94,10 @@ count_odd_chars(PyObject *Py_UNUSED(self), PyObject *args)
     Py_ssize_t limit;
     if (!PyArg_ParseTuple(args, "Un:count_odd_chars", &text, &limit))
         return NULL;
-    int kind = PyUnicode_KIND(text);
-    const void *data = PyUnicode_DATA(text);
     Py_ssize_t n = PyUnicode_GET_LENGTH(text);
     if (limit < n)
         n = limit < 0 ? 0 : limit;
-    Py_ssize_t count = 0;
-    for (Py_ssize_t i = 0; i < n; i++)
-        count += is_odd(PyUnicode_READ(kind, data, i));
-    return PyLong_FromSsize_t(count);
+    return PyLong_FromSsize_t(COUNT_BY_KIND(count_odd, text, n, 0));
 }
 
 static inline int
@@ -189,16 +193,96 @@ sample_spaces(PyObject *Py_UNUSED(self), PyObject *args)
             PyErr_SetString(PyExc_TypeError, "sample_spaces: lines must be str");
             return NULL;
         }
-        int kind = PyUnicode_KIND(line);
-        const void *data = PyUnicode_DATA(line);
         Py_ssize_t n = PyUnicode_GET_LENGTH(line);
         if (n > max_chars - used)
             n = max_chars - used;
-        for (Py_ssize_t i = 0; i < n; i++)
-            spaces += PyUnicode_READ(kind, data, i) == ' ';
+        spaces += COUNT_BY_KIND(count_spaces, line, n, 0);
         used += n;
     }
     return Py_BuildValue("(nn)", spaces, used);
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+/* lower_text: str.lower of a page's joined lines                                                    */
+
+/* Lower-cases src[0:n] into dst (same kind) character by character with the simple lower-case mapping; returns
+   the largest non-ASCII character written, or (Py_UCS4)-1 at the first character whose str.lower is not its
+   simple mapping: U+0130 (lower-cased to two characters) and U+03A3 (final or not, depending on its
+   neighbours), the only two in Python's Unicode database. Blocks of ASCII characters (most of them, in
+   most texts) are mapped without a branch or a table (a loop the compiler vectorises: see SCAN_BLOCK). */
+#define LOWER_BLOCK 16
+#define DEFINE_LOWER(NAME, T)                                                                                \
+    static Py_UCS4 NAME(const T *src, T *dst, Py_ssize_t n)                                                  \
+    {                                                                                                        \
+        Py_UCS4 top = 0;                                                                                     \
+        for (Py_ssize_t i = 0; i < n;) {                                                                     \
+            Py_ssize_t end = n - i > LOWER_BLOCK ? i + LOWER_BLOCK : n;                                      \
+            T high = 0;                                                                                      \
+            for (Py_ssize_t j = i; j < end; j++)                                                             \
+                high |= src[j];                                                                              \
+            if (high < 0x80) {                                                                               \
+                for (; i < end; i++) {                                                                       \
+                    T c = src[i];                                                                            \
+                    dst[i] = (T)(c + (((T)(c - 'A') < 26) << 5));                                            \
+                }                                                                                            \
+                continue;                                                                                    \
+            }                                                                                                \
+            for (; i < end; i++) {                                                                           \
+                Py_UCS4 c = src[i];                                                                          \
+                if (c < 0x80) {                                                                              \
+                    c += (c - 'A' < 26u) << 5;                                                               \
+                }                                                                                            \
+                else {                                                                                       \
+                    if (c == 0x130 || c == 0x3a3)                                                            \
+                        return (Py_UCS4)-1;                                                                  \
+                    c = Py_UNICODE_TOLOWER(c);                                                               \
+                    top = c > top ? c : top;                                                                 \
+                }                                                                                            \
+                dst[i] = (T)c;                                                                               \
+            }                                                                                                \
+        }                                                                                                    \
+        return top;                                                                                          \
+    }
+
+DEFINE_LOWER(lower_1, Py_UCS1)
+DEFINE_LOWER(lower_2, Py_UCS2)
+DEFINE_LOWER(lower_4, Py_UCS4)
+
+static PyObject *
+lower_text(PyObject *Py_UNUSED(self), PyObject *args)
+{
+    PyObject *text;
+    if (!PyArg_ParseTuple(args, "U:lower_text", &text))
+        return NULL;
+    int kind = PyUnicode_KIND(text);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    /* (str.lower is quick on ASCII already) */
+    if (PyUnicode_IS_ASCII(text))
+        return PyObject_CallMethod(text, "lower", NULL);
+    /* The result has the text's kind when its largest character needs that kind (else str.lower decides) */
+    Py_UCS4 kind_max = kind == PyUnicode_1BYTE_KIND ? 0xff : kind == PyUnicode_2BYTE_KIND ? 0xffff : 0x10ffff;
+    PyObject *lower = PyUnicode_New(n, kind_max);
+    if (lower == NULL)
+        return NULL;
+    Py_UCS4 top;
+    switch (kind) {
+    case PyUnicode_1BYTE_KIND:
+        top = lower_1(PyUnicode_1BYTE_DATA(text), PyUnicode_1BYTE_DATA(lower), n);
+        break;
+    case PyUnicode_2BYTE_KIND:
+        top = lower_2(PyUnicode_2BYTE_DATA(text), PyUnicode_2BYTE_DATA(lower), n);
+        break;
+    default:
+        top = lower_4(PyUnicode_4BYTE_DATA(text), PyUnicode_4BYTE_DATA(lower), n);
+        break;
+    }
+    Py_UCS4 kind_min = kind == PyUnicode_1BYTE_KIND ? 0x80 : kind == PyUnicode_2BYTE_KIND ? 0x100 : 0x10000;
+    if (top == (Py_UCS4)-1 || top > kind_max || top < kind_min) {
+        /* A character str.lower maps otherwise, or a result of another kind (rare: "\u212a" -> "k"). */
+        Py_DECREF(lower);
+        return PyObject_CallMethod(text, "lower", NULL);
+    }
+    return lower;
 }
 
 /* ------------------------------------------------------------------------------------------------ */
@@ -372,7 +456,11 @@ shape_at(const Scan *s, const void *q, size_t width, Py_ssize_t i, Py_ssize_t le
     return (c == ':' ? SHAPE_COLON : 0) | (url_at(s, q, width, i, length) ? SHAPE_URL : 0);
 }
 
-/* The original text, line by line: words, capitalised words, digits, commas, first and last characters. */
+/* The original text, line by line: words, capitalised words, digits, commas, first and last characters, and
+   the shape bits. The counting loop only notes where the shape characters are (the first SHAPE_TRIGGERS_KEPT of
+   them, without a branch); they are looked at after it, which keeps the loop free of calls (and its counters
+   in registers). */
+#define SHAPE_TRIGGERS_KEPT 32
 #define DEFINE_SCAN_ORIGINAL(NAME, T)                                                                        \
     static void NAME(Scan *s, const T *text)                                                                 \
     {                                                                                                        \
@@ -384,12 +472,13 @@ shape_at(const Scan *s, const void *q, size_t width, Py_ssize_t i, Py_ssize_t le
             Py_ssize_t length = s->lengths[k];                                                               \
             int64_t words = 0, capitalised = 0, digits = 0, commas = 0;                                      \
             unsigned previous = 0, cased = 0, shape = 0;                                                     \
+            Py_ssize_t triggers[SHAPE_TRIGGERS_KEPT], found = 0;                                             \
             for (Py_ssize_t i = 0; i < length; i++) {                                                        \
                 Py_UCS4 c = q[i];                                                                            \
                 unsigned cls = table[c];                                                                     \
                 cased |= cls;                                                                                \
-                if (cls & SHAPE_TRIGGER_CHAR)                                                                \
-                    shape |= shape_at(s, q, sizeof(T), i, length);                                           \
+                triggers[(size_t)found % SHAPE_TRIGGERS_KEPT] = i;                                           \
+                found += (cls & SHAPE_TRIGGER_CHAR) != 0;                                                    \
                 unsigned word = cls & WORD_CHAR;                                                             \
                 unsigned starts = word & ~previous;                                                          \
                 words += starts;                                                                             \
@@ -399,6 +488,18 @@ shape_at(const Scan *s, const void *q, size_t width, Py_ssize_t i, Py_ssize_t le
                 previous = word;                                                                             \
                 if (c >= 0x130)                                                                              \
                     folding |= c == 0x130 || c == 0x131 || c == 0x17f || c == 0x212a;                        \
+            }                                                                                                \
+            /* (the buffer is used only when it did not fill up: from then on, the characters after the    \
+               last shape character overwrite its first place) */                                           \
+            if (found < SHAPE_TRIGGERS_KEPT) {                                                               \
+                for (Py_ssize_t m = 0; m < found; m++)                                                       \
+                    shape |= shape_at(s, q, sizeof(T), triggers[m], length);                                 \
+            }                                                                                                \
+            else {                                                                                           \
+                for (Py_ssize_t i = 0; i < length; i++) {                                                    \
+                    if (table[q[i]] & SHAPE_TRIGGER_CHAR)                                                    \
+                        shape |= shape_at(s, q, sizeof(T), i, length);                                       \
+                }                                                                                            \
             }                                                                                                \
             s->words[k] = words;                                                                             \
             s->capitalised[k] = capitalised;                                                                 \
@@ -1719,6 +1820,8 @@ static PyMethodDef methods[] = {
      "without control characters, split at \\r\\n, \\r, \\n, U+2028 and U+2029."},
     {"count_odd_chars", count_odd_chars, METH_VARARGS,
      "count_odd_chars(text, limit) -> int: characters extract._ODD_CHAR_RE matches in text[:limit]."},
+    {"lower_text", lower_text, METH_VARARGS,
+     "lower_text(text) -> str: text.lower(), quicker on texts that are nearly all ASCII."},
     {"sample_spaces", sample_spaces, METH_VARARGS,
      "sample_spaces(lines, max_lines, max_chars) -> (spaces, length) of \"\".join(lines[:max_lines])[:max_chars]."},
     {"scan_page", scan_page, METH_VARARGS,

@@ -143,18 +143,21 @@ _CANDIDATE_RE = re.compile(
 
 
 _CANDIDATE_LOWER_RE = re.compile(_CANDIDATE_RE.pattern)
-# The same test split in two (a line is a candidate when either matches): the forms without a four-digit
-# year, and those with one, which are only tried on lines that have four digits in a row. The
-# foreign-month alternatives are the slow part of the regex and all need a year.
-_CANDIDATE_SHORT_LOWER_RE = re.compile(
-    rf"\b{_MONTH_ALT}\b\.?\s*\d|\d\s*{_MONTH_ALT}\b|\bago\b"
-    r"|\b(?:hace|il\s+y\s+a|vor|há)\s+\d|\d\s+\w+\s+(?:fa|geleden|sedan|siden|temu)\b"
+# The same test (a line is a candidate when one of these finds something) split by how a match starts. The
+# regex engine only skips ahead to the places where a match can start when every alternative begins with a
+# character class or literal: the alternatives that begin with a digit are searched together (the engine then
+# tries the digits only), those that begin at a word boundary apart (it tries every position for those). The
+# forms without a four-digit year come first; all others need one, the foreign-month names only in them.
+_SHORT_DIGIT_LOWER_RE = re.compile(rf"\d(?:\s*{_MONTH_ALT}\b|\s+\w+\s+(?:fa|geleden|sedan|siden|temu)\b)")
+_SHORT_WORD_LOWER_RE = re.compile(rf"\b(?:{_MONTH_ALT}\b\.?\s*\d|ago\b|(?:hace|il\s+y\s+a|vor|há)\s+\d)")
+_YEAR_DIGIT_LOWER_RE = re.compile(
+    r"\d(?:\d{3}-\d{2}-\d{2}|\d?[/.]\d{1,2}[/.]\d{4}|\d{3}/\d{1,2}/\d{1,2}"
+    rf"|\.?\s+(?:de\s+|di\s+)?{_FOREIGN_TRIE}\b\.?,?\s+(?:de\s+|del\s+)?\d{{4}})"
 )
-_CANDIDATE_YEAR_LOWER_RE = re.compile(
-    r"\d{4}-\d{2}-\d{2}|\d{1,2}[/.]\d{1,2}[/.]\d{4}|\d{4}/\d{1,2}/\d{1,2}"
-    rf"|\d\.?\s+(?:de\s+|di\s+)?{_FOREIGN_TRIE}\b\.?,?\s+(?:de\s+|del\s+)?\d{{4}}|\b{_FOREIGN_TRIE}\.?\s+\d{{1,2}},?\s+\d{{4}}"
-)
-_YEAR_DIGITS_RE = re.compile(r"\d{4}")
+_YEAR_WORD_LOWER_RE = re.compile(rf"\b{_FOREIGN_TRIE}\.?\s+\d{{1,2}},?\s+\d{{4}}")
+# Every match of _YEAR_WORD_LOWER_RE holds one of this (the last space before the day, the day and the year),
+# which is searched first: it starts with a character class.
+_YEAR_WORD_TAIL_RE = re.compile(r"\s\d{1,2},?\s+\d{4}")
 _DIGIT_RE = re.compile(r"\d")
 
 
@@ -168,9 +171,11 @@ def looks_like_date_line(line: str, *, short_forms: bool = True) -> bool:
     # Every candidate form has a digit, except the English relative "an hour ago".
     if _DIGIT_RE.search(line) is None and "ago" not in lowered:
         return False
-    if short_forms and _CANDIDATE_SHORT_LOWER_RE.search(lowered) is not None:
+    if short_forms and (_SHORT_DIGIT_LOWER_RE.search(lowered) is not None
+                        or _SHORT_WORD_LOWER_RE.search(lowered) is not None):
         return True
-    return _YEAR_DIGITS_RE.search(lowered) is not None and _CANDIDATE_YEAR_LOWER_RE.search(lowered) is not None
+    return _YEAR_DIGIT_LOWER_RE.search(lowered) is not None or (
+        _YEAR_WORD_TAIL_RE.search(lowered) is not None and _YEAR_WORD_LOWER_RE.search(lowered) is not None)
 
 
 def parse_iso_datetime(value: str) -> datetime | None:

@@ -64,14 +64,28 @@ _CAPTION_RE = re.compile(
     r"\b(?:getty|afp|reuters|ap photo|shutterstock|istock|epa)\b|/\s*(?:getty|afp|reuters|ap)\b",
     re.IGNORECASE,
 )
-_COMMENT_HEAD_RE = re.compile(
+# A comment-section heading: every alternative but one is anchored at the start of the line.
+_COMMENT_HEAD_AT_START = (
     r"^(?:\d+\s+)?(?:comments?|responses?|replies|reactions?|discussion)\s*(?:\(\d+\))?:?$"
     r"|^.{1,60}\s(?:says|wrote|said):?$|^leave\s+a\s+(?:reply|comment)|^(?:join|start)\s+the\s+(?:discussion|conversation)"
     r"|^(?:post|add|write|show|view|load)\s+(?:a\s+|all\s+)?comments?|^comments?\s+(?:are\s+closed|policy)"
-    r"|^\d+\s+(?:comments?|responses?|replies)\b|save\s+my\s+name,\s+email|^reply$|^report\s+(?:comment|abuse)",
-    re.IGNORECASE,
+    r"|^\d+\s+(?:comments?|responses?|replies)\b|^reply$|^report\s+(?:comment|abuse)"
 )
-_COMMENT_HEAD_LOWER_RE = re.compile(_COMMENT_HEAD_RE.pattern)
+_COMMENT_HEAD_ANYWHERE = r"save\s+my\s+name,\s+email"
+_COMMENT_HEAD_RE = re.compile(f"{_COMMENT_HEAD_AT_START}|{_COMMENT_HEAD_ANYWHERE}", re.IGNORECASE)
+# For lower-cased lines, in two parts: ``_COMMENT_HEAD_RE`` finds something exactly when the anchored part
+# matches at the start or the other part is found anywhere, and searched whole the engine would try the
+# anchored alternatives at every position of the line.
+_COMMENT_HEAD_AT_START_LOWER_RE = re.compile(_COMMENT_HEAD_AT_START)
+_COMMENT_HEAD_ANYWHERE_LOWER_RE = re.compile(_COMMENT_HEAD_ANYWHERE)
+
+
+def _is_comment_head(lower: str) -> bool:
+    """``_COMMENT_HEAD_RE.search(line) is not None`` for a lower-cased line."""
+    return (_COMMENT_HEAD_AT_START_LOWER_RE.match(lower) is not None
+            or _COMMENT_HEAD_ANYWHERE_LOWER_RE.search(lower) is not None)
+
+
 _END_MARKER_RE = re.compile(
     r"^\W*(?:related(?:\s+(?:articles?|stories|posts|content|coverage|links|topics|news|reading))?|more\s+(?:from|on|in|"
     r"stories|news|articles)\b.{0,40}|(?:you\s+(?:may|might)\s+also\s+like).{0,20}|recommended(?:\s+\w+){0,2}"
@@ -120,18 +134,27 @@ class _DateLines:
 
     __slots__ = ("allowed", "candidates", "lines", "seen", "short")
 
-    def __init__(self, lines: Sequence[str], text: PageText | None = None) -> None:
+    def __init__(self, lines: Sequence[str], text: PageText | None = None,
+                 hints: tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]] | None = None) -> None:
+        """``hints``, when given, is ``_DateLines.hints(text)`` (or the rows of the page in the hints of a
+        batch that holds it: computed once for the batch, they spare each page a dozen numpy calls)."""
         self.lines = lines
         self.seen: dict[int, bool] = {}
         self.candidates: list[int] | None = None
         self.allowed: set[int] | None = None
         self.short: set[int] | None = None
         if text is not None:
-            # Without a digit only "ago" as a word can make a date line (the pre-check's other forms need one).
-            possible = (text.digits > 0) | text.has(AGO)
-            self.candidates = np.flatnonzero(possible & (text.lengths <= 160) & text.date_hint).tolist()
+            candidate, short = self.hints(text) if hints is None else hints
+            self.candidates = candidate.nonzero()[0].tolist()
             self.allowed = set(self.candidates)
-            self.short = set(np.flatnonzero(text.short_date_hint).tolist())
+            self.short = set(short.nonzero()[0].tolist())
+
+    @staticmethod
+    def hints(text: PageText) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+        """Per line of ``text``: can the pre-check accept it at all, and can it hold a form without a year."""
+        # Without a digit only "ago" as a word can make a date line (the pre-check's other forms need one).
+        possible = (text.digits > 0) | text.has(AGO)
+        return possible & (text.lengths <= 160) & text.date_hint, text.short_date_hint
 
     def __call__(self, i: int) -> bool:
         found = self.seen.get(i)
@@ -281,7 +304,7 @@ def batch_line_features(batch: PageBatch, contexts: Sequence[LineContext]) -> Fl
         m[:, col["caption"]] = flags
     comment_head = np.zeros(total, dtype=bool)
     for i in np.flatnonzero(text.has(COMMENT) & (chars <= 90)).tolist():
-        comment_head[i] = _COMMENT_HEAD_LOWER_RE.search(lower_lines[i]) is not None
+        comment_head[i] = _is_comment_head(lower_lines[i])
     m[:, col["comment_head"]] = comment_head
     first_comment = pages.reduce(np.minimum, np.where(comment_head & (index >= first_main), index, n))
     m[:, col["after_comments"]] = index > pages.spread(first_comment)

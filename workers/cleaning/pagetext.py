@@ -706,7 +706,8 @@ def _whole_text(lines: Sequence[str]) -> PageText:
     n = len(lines)
     lengths = _str_lengths(lines)
     joined = "\n".join(lines)
-    lower_joined = joined.lower()
+    # (the native helper gives exactly str.lower, quicker on mostly-ASCII text of any kind)
+    lower_joined = joined.lower() if _speedups is None else _speedups.lower_text(joined)
     lower_lines = lower_joined.split("\n")
     if len(lower_lines) != n:
         # A line holds a newline itself (or there are no lines): lower-case line by line.

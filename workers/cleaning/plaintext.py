@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable, Container, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import compress, pairwise
 
 import numpy as np
 import numpy.typing as npt
@@ -28,7 +29,10 @@ __all__ = [
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\ufeff\ufffd]")
 _LINE_SPLIT_RE = re.compile(r"\r\n|\r|\n|\u2028|\u2029")
 _WE_RE = re.compile(r"\b(?:we|our|us)\b", re.IGNORECASE)
-_WE_LOWER_RE = re.compile(_WE_RE.pattern)
+# ``_WE_RE`` for lower-cased text, with the same matches: each word's first letter comes first and the word
+# boundary before it is tested after it, as "no word character before it" (``(?<!\w\w)``), so that the engine
+# only tries the places holding a "w", "o" or "u" (not every place of a long paragraph).
+_WE_LOWER_RE = re.compile(r"(?:w(?<!\w\w)e|o(?<!\w\w)ur|u(?<!\w\w)s)\b")
 _QUOTED_RE = re.compile(r"[“\"][^”\"]*[”\"]")
 _TERMINAL = frozenset(".!?\"”’'):;…»」。！？")
 
@@ -242,8 +246,9 @@ def _analyse_batch(pages: Sequence[TextPage], split: list[list[str]]) -> _Analys
     batch = page_batch(split)
     headers: list[_Header] = []
     contexts: list[LineContext] = []
-    for page, lines, signals in zip(pages, split, batch.pages, strict=True):
-        date_lines = _DateLines(lines, signals)
+    candidate, short = _DateLines.hints(batch.whole)
+    for page, lines, signals, (lo, hi) in zip(pages, split, batch.pages, pairwise(batch.bounds), strict=True):
+        date_lines = _DateLines(lines, signals, hints=(candidate[lo:hi], short[lo:hi]))
         header = _find_header(lines, signals.words.tolist(), page.fetched_at, date_lines,
                               signals.byline_starts) if lines else _Header()
         headers.append(header)
@@ -283,11 +288,12 @@ def appeal_block_indices(lines: Sequence[str], signals: PageText | None = None) 
                 weak.add(i)
         elif we_words[i] >= 2:  # nothing quoted: the regex would count exactly the "we"/"our"/"us" tokens
             weak.add(i)
-    # (plain lists, usually of a few dozen lines: a comprehension is quicker than numpy's per-call cost)
-    promoted = [i for i, count in enumerate(promo) if count]
+    # (plain lists of every line, nearly all zero/False: ``compress`` picks the others out in C, quicker than
+    # a comprehension or numpy's per-call cost)
+    promoted = list(compress(range(len(promo)), promo))
     weak.update(promoted)
     strong: set[int] = {
-        i for i in sorted(set(promoted).union([i for i, found in enumerate(phrase) if found]))
+        i for i in sorted(set(promoted).union(compress(range(len(phrase)), phrase)))
         if promo[i] >= 3 or (phrase[i] and (promo[i] >= 1 or len(lines[i]) < 120))
     }
     # A short line sandwiched between two appeal lines ("Support X from just £1") belongs to the block.

@@ -14,7 +14,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from tests.unit.cleaning.reference_features import (
+    _COMMENT_HEAD_LOWER_RE as reference_comment_head_re,
+)
+from tests.unit.cleaning.reference_features import (
+    _WE_LOWER_RE as reference_we_re,
+)
 from tests.unit.cleaning.reference_features import (
     looks_like_date_line as reference_looks_like_date_line,
 )
@@ -26,9 +34,9 @@ from tests.unit.cleaning.reference_features import (
 )
 from workers.cleaning.byline import parse_byline
 from workers.cleaning.dates import looks_like_date_line
-from workers.cleaning.linemodel import _DateLines, line_features
+from workers.cleaning.linemodel import _DateLines, _is_comment_head, line_features
 from workers.cleaning.pagetext import page_text
-from workers.cleaning.plaintext import _find_header, _is_cjk_text, appeal_block_indices, split_lines
+from workers.cleaning.plaintext import _WE_LOWER_RE, _find_header, _is_cjk_text, appeal_block_indices, split_lines
 from workers.cleaning.webpage import parse_html, render_lines
 
 SEEDS = Path(__file__).resolve().parents[3] / "seeds"
@@ -192,12 +200,50 @@ def test_date_precheck_equals_single_regex() -> None:
     samples = [line for _, page in PAGES for line in page] + [
         "5 de febrero de 2024", "febrero 5, 2024", "3 uur geleden", "vor 2 Stunden", "há 5 minutos",
         "05.02.2024", "2024-02-05T13:07:00Z", "12 mars 2023", "5. März 2024", "2 ore fa", "Sept 3rd 2021",
-        "3 dni temu", "17h30 le 4 avril 2023", "no date here at all", "Chicago",
+        "3 dni temu", "17h30 le 4 avril 2023", "no date here at all", "Chicago", "mars 5, 2024", "x lis 12 2024",
     ]
     for sample in samples:
         assert looks_like_date_line(sample) == reference_looks_like_date_line(sample), sample
         # The whole-page hint never rules out a line the pre-check accepts.
         assert page_text([sample]).date_hint[0] or not looks_like_date_line(sample), sample
+
+
+_DATE_PARTS = st.sampled_from([
+    "5", "12", "2024", "05", "3rd", "1a", "feb", "February", "Sept", "june", "de", "del", "di", "ago", "hace", "il y a",
+    "vor", "há", "fa", "geleden", "temu", "mars", "março", "październik", "set", "lis", "Juni", "ore", "uur", ",", ".",
+    "/", "-", ":", " ", "  ", "\t", "\u00a0", "x", "a", "_", "Σ", "İ", "٣", "١٢", "mars 5", "lis 12", " 2024", ", 2024",
+])
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(_DATE_PARTS, max_size=12).map("".join))
+def test_date_precheck_equals_single_regex_on_random_lines(line: str) -> None:
+    """The pre-check's split regexes accept exactly the lines the single regex finds something in."""
+    assert looks_like_date_line(line) == reference_looks_like_date_line(line), line
+
+
+_COMMENT_PARTS = st.sampled_from([
+    "comments", "comment", "replies", "12", "(3)", ":", " ", "  ", "\t", "x", "says", "wrote", "leave a reply",
+    "join the discussion", "post", "all", "are closed", "policy", "reply", "report abuse", "save my name, email",
+    "save my name,  email", "\u00a0", "é", "-", ".",
+])
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(_COMMENT_PARTS, max_size=8).map("".join))
+def test_comment_heading_parts_equal_the_single_regex(line: str) -> None:
+    """The comment-heading regex split into its anchored part and the rest finds what it found whole."""
+    assert _is_comment_head(line) == (reference_comment_head_re.search(line) is not None), line
+
+
+_WE_PARTS = st.sampled_from(["we", "our", "us", "w", "e", "ou", "r", "u", "s", "x", "_", "1", "é", " ", "-", "'", "“"])
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(_WE_PARTS, max_size=12).map("".join))
+def test_we_regex_finds_what_the_word_boundary_form_finds(line: str) -> None:
+    assert _WE_LOWER_RE.findall(line) == reference_we_re.findall(line), line
+    assert [m.span() for m in _WE_LOWER_RE.finditer(line)] == [m.span() for m in reference_we_re.finditer(line)]
 
 
 @pytest.mark.parametrize("text", [

@@ -246,6 +246,18 @@ def test_random_lines_have_the_regexes_shapes(lines: list[str]) -> None:
     assert text.shape.tolist() == [_shape_reference(line) for line in lines]
 
 
+@pytest.mark.parametrize("count", [1, 31, 32, 33, 100])
+@pytest.mark.parametrize("last", [" | ", " www.x", "http://", "a.com", "© 2024", " : ", " • ", "@me", "x"])
+def test_shapes_of_lines_with_many_shape_characters(count: int, last: str) -> None:
+    """The shape characters of a line are looked at after its counting loop: those of lines with more than
+    the native helper keeps places for are found too, wherever they are."""
+    lines = ["a." * count + last, last + "a." * count + "x", last + "a." * (count - 1) + "x", "a." * count,
+             "a/b " * count + last, "Σ." * count + last]
+    text = pagetext.page_batch([lines]).pages[0]
+    assert text.shape is not None
+    assert text.shape.tolist() == [_shape_reference(line) for line in lines]
+
+
 _CAPTION_TEXT = st.lists(st.one_of(
     st.sampled_from(["(", ")", "/", ":", " ", "  ", "\t", "\u3000", "s", "x", "_", "1", "-", "é", "\u0301"]),
     st.sampled_from(["image", "photo", "picture", "pic", "credit", "video", "source", "file", "getty", "afp",
@@ -313,6 +325,42 @@ def test_native_split_lines_equals_python(text: str, monkeypatch: pytest.MonkeyP
     native_lines = split_lines(text)
     monkeypatch.setattr(plaintext, "_speedups", None)
     assert native_lines == split_lines(text)
+
+
+@pytest.mark.parametrize("wide", ["", "\u0100", "\U0001f642"])
+def test_character_scans_equal_the_regexes_for_every_character(wide: str) -> None:
+    """Every code point of each string kind, alone and at every place around the scans' 64-character blocks."""
+    low = 0x100 if wide else 0  # (the one-byte kind is covered by wide == "")
+    top = 0x100 if not wide else 0x10000 if wide == "\u0100" else 0x110000
+    for c in map(chr, range(low, top)):
+        for text in (c + wide, wide + c):
+            assert speedups.has_control_chars(text) == (plaintext._CONTROL_RE.search(text) is not None)
+            assert speedups.count_odd_chars(text, 9) == len(extract._ODD_CHAR_RE.findall(text))
+    for odd in ("\x00", "\x7f", "\u200b", "\ufeff", "\ufffd", "\x1f", "\t"):
+        for size in (1, 63, 64, 65, 130):
+            for at in sorted({0, size // 2, size - 1}):
+                text = "a" * at + odd + "a" * (size - 1 - at) + wide
+                assert speedups.has_control_chars(text) == (plaintext._CONTROL_RE.search(text) is not None)
+                for cut in (at, at + 1, size + 5):
+                    tripled = text * 3
+                    assert speedups.count_odd_chars(tripled, cut) == len(extract._ODD_CHAR_RE.findall(tripled[:cut]))
+                lines = [text.replace("a", " ")] * 3
+                sample = "".join(lines[:2])[:size + 1]
+                assert speedups.sample_spaces(lines, 2, size + 1) == (sample.count(" "), len(sample))
+
+
+@pytest.mark.parametrize("wide", ["", "\u00e9", "\u0100", "\U0001f642"])
+def test_lower_text_is_str_lower(wide: str) -> None:
+    """Every code point next to a character of each kind (ASCII too), and the cases str.lower maps otherwise."""
+    for c in map(chr, range(0x110000)):
+        assert speedups.lower_text(c + wide) == (c + wide).lower()
+    for text in ["", "ABC xyz", "\u212a", "\u212aA", "\u212a\u0100", "İstanbul", "ΟΔΟΣ Σ ΑΣ. «Σ»", "A\u0130B" * 40,
+                 "x" * 100 + "Σ", "É" * 31 + "ABC" * 20, "\udcff LONE \ud800", *ODD_LINES]:
+        for padded in (text + wide, wide + text, (text + wide) * 9):
+            assert speedups.lower_text(padded) == padded.lower()
+            assert type(speedups.lower_text(padded)) is str
+    with pytest.raises(TypeError):
+        speedups.lower_text(b"bytes")
 
 
 @pytest.mark.parametrize("lines", [
