@@ -26,6 +26,8 @@ from workers.cleaning.linemodel import _CAPTION_LOWER_RE, _SEPARATOR_RE, _URL_RE
 from workers.cleaning.plaintext import TextPage, split_lines
 
 speedups = pytest.importorskip("workers.cleaning._speedups")
+if native.speedups is None:  # built, but WIRESTREAM_PURE_PYTHON is set: these tests pin the native path to Python's
+    pytest.skip(f"the native helpers are not active ({native.PURE_PYTHON_ENV} is set)", allow_module_level=True)
 
 MODULES = [module for module in (pagetext, language, linemodel, plaintext, extract) if hasattr(module, "_speedups")]
 
