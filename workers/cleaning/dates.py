@@ -13,7 +13,10 @@ import re
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo
 
-__all__ = ["looks_like_date_line", "parse_date_text", "parse_iso_datetime"]
+__all__ = [
+    "ALL_FORMS", "DIGIT_FORMS", "WORD_FORMS", "YEAR_FORMS", "looks_like_date_line", "lowered_date_line",
+    "parse_date_text", "parse_iso_datetime",
+]
 
 _MONTHS: dict[str, int] = {
     "jan": 1, "january": 1, "feb": 2, "february": 2, "mar": 3, "march": 3, "apr": 4, "april": 4,
@@ -161,6 +164,15 @@ _YEAR_WORD_TAIL_RE = re.compile(r"\s\d{1,2},?\s+\d{4}")
 _DIGIT_RE = re.compile(r"\d")
 
 
+WORD_FORMS = 1
+"""``lowered_date_line``: the forms without a year that start at a date word ("Feb 5", "2 hours ago", "hace 3")."""
+DIGIT_FORMS = 2
+"""``lowered_date_line``: the forms without a year that start at a digit ("5 Feb", "5feb", "3 uur geleden")."""
+YEAR_FORMS = 4
+"""``lowered_date_line``: the forms with a four-digit year (ISO, numeric, foreign month names)."""
+ALL_FORMS = WORD_FORMS | DIGIT_FORMS | YEAR_FORMS
+
+
 def looks_like_date_line(line: str, *, short_forms: bool = True) -> bool:
     """Cheap pre-check: could this (short) line carry a publication date? ``short_forms=False`` says the
     forms without a four-digit year cannot match (the lower-cased line has no month, "ago" or other date
@@ -171,11 +183,22 @@ def looks_like_date_line(line: str, *, short_forms: bool = True) -> bool:
     # Every candidate form has a digit, except the English relative "an hour ago".
     if _DIGIT_RE.search(line) is None and "ago" not in lowered:
         return False
-    if short_forms and (_SHORT_DIGIT_LOWER_RE.search(lowered) is not None
-                        or _SHORT_WORD_LOWER_RE.search(lowered) is not None):
+    return lowered_date_line(lowered, ALL_FORMS if short_forms else YEAR_FORMS)
+
+
+def lowered_date_line(lowered: str, forms: int = ALL_FORMS) -> bool:
+    """``looks_like_date_line`` of a line that passed its length and digit checks, given lower-cased.
+    ``forms`` (``WORD_FORMS | DIGIT_FORMS | YEAR_FORMS``) names the groups of forms that can match; a
+    caller that knows the line's tokens leaves out the others: the word forms need a date word as a whole
+    token (``pagetext.DATE_WORDS``), the digit forms a digit followed by a letter or such a token, the year
+    forms four digits in a row. (Any order of the searches gives the same answer; the word forms, the
+    usual match, go first.)"""
+    if forms & WORD_FORMS and _SHORT_WORD_LOWER_RE.search(lowered) is not None:
         return True
-    return _YEAR_DIGIT_LOWER_RE.search(lowered) is not None or (
-        _YEAR_WORD_TAIL_RE.search(lowered) is not None and _YEAR_WORD_LOWER_RE.search(lowered) is not None)
+    if forms & DIGIT_FORMS and _SHORT_DIGIT_LOWER_RE.search(lowered) is not None:
+        return True
+    return bool(forms & YEAR_FORMS) and (_YEAR_DIGIT_LOWER_RE.search(lowered) is not None or (
+        _YEAR_WORD_TAIL_RE.search(lowered) is not None and _YEAR_WORD_LOWER_RE.search(lowered) is not None))
 
 
 def parse_iso_datetime(value: str) -> datetime | None:

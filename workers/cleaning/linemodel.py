@@ -28,13 +28,14 @@ import numpy as np
 import numpy.typing as npt
 
 from workers.cleaning.boilerplate import BOILERPLATE_SHORT_RE
-from workers.cleaning.dates import looks_like_date_line
+from workers.cleaning.dates import DIGIT_FORMS, WORD_FORMS, YEAR_FORMS, looks_like_date_line, lowered_date_line
 from workers.cleaning.native import speedups as _speedups
 from workers.cleaning.pagetext import (
     AGENCY,
     AGO,
     CAPTION,
     COMMENT,
+    DATE_WORD,
     END_WORD,
     QUOTE_CHAR,
     SENTENCE_END_CHAR,
@@ -130,39 +131,53 @@ def _log1p(values: npt.NDArray[np.int64]) -> FloatArray:
 class _DateLines:
     """``looks_like_date_line`` per line index, computed once per page. With the page's ``PageText``
     only lines that can pass its checks (160 characters at most, a digit or the word "ago") are tried,
-    and the forms without a year only on lines that can hold one."""
+    each with only the groups of forms its tokens and characters allow (``dates.lowered_date_line``)."""
 
-    __slots__ = ("allowed", "candidates", "lines", "seen", "short")
+    __slots__ = ("forms", "lines", "lower_lines", "seen")
 
     def __init__(self, lines: Sequence[str], text: PageText | None = None,
-                 hints: tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]] | None = None) -> None:
+                 hints: npt.NDArray[np.uint8] | None = None) -> None:
         """``hints``, when given, is ``_DateLines.hints(text)`` (or the rows of the page in the hints of a
         batch that holds it: computed once for the batch, they spare each page a dozen numpy calls)."""
         self.lines = lines
         self.seen: dict[int, bool] = {}
-        self.candidates: list[int] | None = None
-        self.allowed: set[int] | None = None
-        self.short: set[int] | None = None
+        self.forms: dict[int, int] | None = None
+        """The candidate lines (the only ones that can pass), each with the forms it can match."""
+        self.lower_lines: Sequence[str] = lines
         if text is not None:
-            candidate, short = self.hints(text) if hints is None else hints
-            self.candidates = candidate.nonzero()[0].tolist()
-            self.allowed = set(self.candidates)
-            self.short = set(short.nonzero()[0].tolist())
+            forms = self.hints(text) if hints is None else hints
+            candidates = forms.nonzero()[0]
+            self.forms = dict(zip(candidates.tolist(), forms.take(candidates).tolist(), strict=True))
+            self.lower_lines = text.lower_lines
+
+    @property
+    def candidates(self) -> list[int] | None:
+        """The lines that can pass, ascending (None without the page's ``PageText``: any line can)."""
+        return None if self.forms is None else list(self.forms)
 
     @staticmethod
-    def hints(text: PageText) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
-        """Per line of ``text``: can the pre-check accept it at all, and can it hold a form without a year."""
+    def hints(text: PageText) -> npt.NDArray[np.uint8]:
+        """Per line of ``text``: the groups of forms (``dates.WORD_FORMS`` ...) the pre-check can accept it
+        by, 0 for a line it rejects whatever the forms."""
         # Without a digit only "ago" as a word can make a date line (the pre-check's other forms need one).
-        possible = (text.digits > 0) | text.has(AGO)
-        return possible & (text.lengths <= 160) & text.date_hint, text.short_date_hint
+        possible = ((text.digits > 0) | text.has(AGO)) & (text.lengths <= 160)
+        forms = (text.has(DATE_WORD).view(np.uint8) * np.uint8(WORD_FORMS)
+                 | text.short_date_hint.view(np.uint8) * np.uint8(DIGIT_FORMS)
+                 | text.year_hint.view(np.uint8) * np.uint8(YEAR_FORMS))
+        return forms * possible.view(np.uint8)
 
     def __call__(self, i: int) -> bool:
         found = self.seen.get(i)
         if found is None:
-            if self.allowed is not None and i not in self.allowed:
-                return False
-            short = self.short is None or i in self.short
-            found = self.seen[i] = looks_like_date_line(self.lines[i], short_forms=short)
+            if self.forms is None:
+                found = looks_like_date_line(self.lines[i])
+            else:
+                forms = self.forms.get(i)
+                if forms is None:
+                    return False
+                # (a candidate passed the pre-check's length and digit tests; its lower-cased line is at hand)
+                found = lowered_date_line(self.lower_lines[i], forms)
+            self.seen[i] = found
         return found
 
 
@@ -311,7 +326,7 @@ def batch_line_features(batch: PageBatch, contexts: Sequence[LineContext]) -> Fl
     date_any = np.zeros(total)
     # A page's own _DateLines says no to every line outside its candidates (160 characters at most, a date
     # hint): those are not asked.
-    unhinted = pages.spread([not (isinstance(c.date_lines, _DateLines) and c.date_lines.allowed is not None)
+    unhinted = pages.spread([not (isinstance(c.date_lines, _DateLines) and c.date_lines.forms is not None)
                              for c in kept]) != 0
     maybe_date = np.flatnonzero((ew <= 14) & ((text.digits > 0) | text.has(AGO))
                                 & (unhinted | ((chars <= 160) & text.date_hint)))

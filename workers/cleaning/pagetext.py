@@ -576,6 +576,8 @@ class PageText:
     """Lines the date pre-check can accept: a date word, four digits in a row or a digit then a letter."""
     short_date_hint: npt.NDArray[np.bool_]
     """Lines the pre-check's forms without a four-digit year can accept: a date word or a digit then a letter."""
+    year_hint: npt.NDArray[np.bool_]
+    """Lines the pre-check's forms with a four-digit year can accept: four digits in a row."""
     byline_starts: set[int] | None
     """Lines that start with a byline word ("By", "Por", "Author", ...); None when that cannot be told
     from lower-cased tokens (``special_case_folding``)."""
@@ -586,13 +588,20 @@ class PageText:
     phrase: list[bool]
     promo: list[int]
     joined: str
+    """The lines joined by newlines; the page's lines are those of ``joined`` from line ``first_line`` on."""
     offsets: IntArray
+    """Where each line of ``joined`` starts in it (``offsets[first_line + i]`` for the page's line ``i``)."""
     lower_joined: str
+    """``joined`` lower-cased line by line (``lower_lines`` joined by newlines)."""
     lower_offsets: IntArray
+    """Where each line of ``lower_joined`` starts in it."""
     line_starts: dict[bool, list[int]] = field(default_factory=dict)
-    """``offsets`` (key False) and ``lower_offsets`` (True) as lists, made when first needed."""
+    """The page's ``offsets`` (key False) and ``lower_offsets`` (True) as lists, made when first needed."""
     shape: npt.NDArray[np.uint8] | None = None
     """``SHAPE_*`` bits per line when the native helper computed them (else the callers run the regexes)."""
+    first_line: int = 0
+    """A page of a batch shares the batch's joined texts and offsets (it is their lines ``first_line`` to
+    ``first_line + len(lines)``) instead of copies: few pages ever search them (``lines_with``)."""
 
     def has(self, bit: int) -> npt.NDArray[np.bool_]:
         """Lines holding a token with vocabulary bit ``bit``."""
@@ -600,20 +609,23 @@ class PageText:
 
     def lines_with(self, needle: str, *, lower: bool = False) -> list[int]:
         """Indices (ascending, unique) of the lines containing ``needle`` (no newline in it)."""
-        text = self.lower_joined if lower else self.joined
-        at = text.find(needle)
-        if at < 0:
+        if not self.lines:
             return []
+        text = self.lower_joined if lower else self.joined
         starts = self.line_starts.get(lower)
         if starts is None:
-            starts = self.line_starts[lower] = (self.lower_offsets if lower else self.offsets).tolist()
+            offsets = self.lower_offsets if lower else self.offsets
+            starts = self.line_starts[lower] = offsets[self.first_line:self.first_line + len(self.lines)].tolist()
+        # The page's part of the (possibly shared) text: a match inside it is a match in the page's lines.
+        end = starts[-1] + len((self.lower_lines if lower else self.lines)[-1])
+        at = text.find(needle, starts[0], end)
         found: list[int] = []
         while at >= 0:
             line = bisect.bisect_right(starts, at, found[-1] if found else 0) - 1
             found.append(line)
             if line + 1 == len(starts):
                 break
-            at = text.find(needle, starts[line + 1])  # the next line: one hit per line is enough
+            at = text.find(needle, starts[line + 1], end)  # the next line: one hit per line is enough
         return found
 
 
@@ -727,13 +739,13 @@ def _whole_text(lines: Sequence[str]) -> PageText:
         last_cp=counted.last_cp, stopwords=counted.stopwords, we_words=counted.we_words,
         lower_words=counted.lower_words, nav_words=counted.nav_words,
         special_case_folding=counted.special_case_folding, date_hint=counted.date_hint,
-        short_date_hint=counted.short_date_hint, byline_starts=counted.byline_starts,
+        short_date_hint=counted.short_date_hint, year_hint=counted.date_hint, byline_starts=counted.byline_starts,
         token_bits=counted.token_bits, first_token_bits=counted.first_token_bits, phrase=[], promo=[],
         joined=joined, offsets=_offsets(lengths), lower_joined=lower_joined, lower_offsets=_offsets(lower_lengths),
         shape=counted.shape,
     )
     text.short_date_hint |= text.has(DATE_WORD)
-    text.date_hint |= text.short_date_hint
+    text.date_hint = text.year_hint | text.short_date_hint
     phrase_gate = text.has(PHRASE)
     shape = counted.shape
     copyright_lines = (text.lines_with("©", lower=True) if shape is None
@@ -957,23 +969,27 @@ def _page_view(whole: PageText, lo: int, hi: int, byline_starts: IntArray | None
     page's byline lines (page indices), ignored when the page has ``special_case_folding``."""
     if lo == hi:
         return _whole_text([])
-    ends = (whole.offsets[hi] - 1, whole.lower_offsets[hi] - 1) if hi < len(whole.lines) else (
-        len(whole.joined), len(whole.lower_joined))
-    joined = whole.joined[whole.offsets[lo]:ends[0]]
-    lower_joined = whole.lower_joined[whole.lower_offsets[lo]:ends[1]]
     # (a page of a batch without any such character has none either)
-    folding = whole.special_case_folding and any(c in joined for c in _SPECIAL_FOLDING)
+    folding = whole.special_case_folding and _has_special_folding(whole, lo, hi)
     return PageText(
         lines=whole.lines[lo:hi], lower_lines=whole.lower_lines[lo:hi], lengths=whole.lengths[lo:hi],
         words=whole.words[lo:hi], capitalised=whole.capitalised[lo:hi], digits=whole.digits[lo:hi],
         commas=whole.commas[lo:hi], first_cp=whole.first_cp[lo:hi], last_cp=whole.last_cp[lo:hi],
         stopwords=whole.stopwords[lo:hi], we_words=whole.we_words[lo:hi], lower_words=whole.lower_words[lo:hi],
         nav_words=whole.nav_words[lo:hi], special_case_folding=folding, date_hint=whole.date_hint[lo:hi],
-        short_date_hint=whole.short_date_hint[lo:hi],
+        short_date_hint=whole.short_date_hint[lo:hi], year_hint=whole.year_hint[lo:hi],
         byline_starts=None if folding or byline_starts is None else set(byline_starts.tolist()),
         token_bits=whole.token_bits[lo:hi], first_token_bits=whole.first_token_bits[lo:hi],
         phrase=whole.phrase[lo:hi], promo=whole.promo[lo:hi],
-        joined=joined, offsets=whole.offsets[lo:hi] - whole.offsets[lo], lower_joined=lower_joined,
-        lower_offsets=whole.lower_offsets[lo:hi] - whole.lower_offsets[lo],
-        shape=None if whole.shape is None else whole.shape[lo:hi],
+        joined=whole.joined, offsets=whole.offsets, lower_joined=whole.lower_joined,
+        lower_offsets=whole.lower_offsets, shape=None if whole.shape is None else whole.shape[lo:hi],
+        first_line=whole.first_line + lo,
     )
+
+
+def _has_special_folding(whole: PageText, lo: int, hi: int) -> bool:
+    """Lines ``lo:hi`` of ``whole`` hold a character of ``_SPECIAL_FOLDING``."""
+    start = int(whole.offsets[whole.first_line + lo])
+    last = whole.first_line + hi - 1
+    end = int(whole.offsets[last]) + len(whole.lines[hi - 1])
+    return any(whole.joined.find(c, start, end) >= 0 for c in _SPECIAL_FOLDING)

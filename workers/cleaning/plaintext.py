@@ -124,7 +124,8 @@ def _find_header(lines: list[str], word_counts: Sequence[int], fetched_at: datet
     limit = max(_HEADER_SCAN_MIN, int(len(lines) * _HEADER_SCAN_FRACTION))
     if date_lines is None:
         date_lines = _DateLines(lines)
-    scan = range(min(limit, len(lines))) if date_lines.candidates is None else date_lines.candidates
+    candidates = date_lines.candidates
+    scan = range(min(limit, len(lines))) if candidates is None else candidates
     for i in scan:
         if i >= limit:
             break
@@ -246,9 +247,9 @@ def _analyse_batch(pages: Sequence[TextPage], split: list[list[str]]) -> _Analys
     batch = page_batch(split)
     headers: list[_Header] = []
     contexts: list[LineContext] = []
-    candidate, short = _DateLines.hints(batch.whole)
+    date_hints = _DateLines.hints(batch.whole)
     for page, lines, signals, (lo, hi) in zip(pages, split, batch.pages, pairwise(batch.bounds), strict=True):
-        date_lines = _DateLines(lines, signals, hints=(candidate[lo:hi], short[lo:hi]))
+        date_lines = _DateLines(lines, signals, hints=date_hints[lo:hi])
         header = _find_header(lines, signals.words.tolist(), page.fetched_at, date_lines,
                               signals.byline_starts) if lines else _Header()
         headers.append(header)

@@ -13,7 +13,7 @@ import orjson
 import pytest
 
 from tests.conftest import SEEDS
-from workers.cleaning import plaintext
+from workers.cleaning import pagetext, plaintext
 from workers.cleaning.extract import ArticleInput, extract_article, extract_articles
 from workers.cleaning.language import detect_language, detect_languages
 from workers.cleaning.line_weights import LAYER1_WEIGHTS, LAYER2_WEIGHTS
@@ -138,3 +138,20 @@ def test_clean_articles_equals_clean_article(make_raw_article: Callable[..., dic
             assert got == expected
     assert any(isinstance(outcome, Failure) for outcome in batch)
     assert any(isinstance(outcome, dict) and outcome["body"] for outcome in batch)
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_page_views_search_their_own_lines(native: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A page of a batch shares the batch's joined texts: ``lines_with`` still finds only its own lines, the
+    ones it finds on the page taken alone (needles across page edges, at the first and last lines)."""
+    if not native:
+        monkeypatch.setattr(pagetext, "_speedups", None)
+    pages = [split_lines(text) for text in _synthetic_pages()[:12]] + [["Only line"], ["© x", "İstanbul 5 ©"]]
+    batch = pagetext.page_batch(pages)
+    for lines, view in zip(pages, batch.pages, strict=True):
+        alone = pagetext.page_text(lines)
+        assert view.special_case_folding == alone.special_case_folding
+        needles = {"©", ":", "e", "the", lines[0][:4], lines[-1][-4:], lines[-1], "İ"}
+        for needle in needles:
+            for lower in (False, True):
+                assert view.lines_with(needle, lower=lower) == alone.lines_with(needle, lower=lower), needle

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
+import pytest
+
 from workers.cleaning import extract_article, line_fingerprint
+from workers.cleaning.boilerplate import SELF_PROMO_ALTERNATIVES, SELF_PROMO_LOWER_RE, SELF_PROMO_RE, by_first_letter
 from workers.cleaning.plaintext import appeal_block_indices
 
 STORY = [
@@ -66,3 +71,26 @@ def test_line_fingerprint_normalises_case_digits_and_space() -> None:
     assert line_fingerprint("Updated  10:48 GMT") == line_fingerprint("updated 11:05 gmt")
     assert line_fingerprint("  A  b ") == "a b"
     assert line_fingerprint("Story one") != line_fingerprint("Story two")
+
+
+_PROMO_TEXTS = [
+    "Support independent journalism: a monthly contribution from readers like you funds our reporting.",
+    "Journalisme, journalismus, giornalismo y periodismo: suscriptores, suscripción, abonnés, abonnement.",
+    "Funded by its readers and by our readers; one-off contribution or every contribution, donate now.",
+    "journalisms journalistsx donation donations donaciones socio socios reporters newsroom paywall paywalls",
+    "news outlets independent  news quality\tnews muro de pago — a contribution, small contribution",
+    "ſubscribers SUBSCRIPTIONS Membership İndependent news donaciónes periodistas jornalismo abonnenten",
+]
+
+
+def test_self_promo_regex_grouped_by_first_letter_finds_what_the_plain_alternation_finds() -> None:
+    """Grouping the alternatives by their first letter keeps every match (``findall`` counts them)."""
+    plain = "|".join(SELF_PROMO_ALTERNATIVES)
+    for flags, regex in ((re.IGNORECASE, SELF_PROMO_RE), (0, SELF_PROMO_LOWER_RE)):
+        reference = re.compile(rf"\b(?:{plain})\b", flags)
+        for text in _PROMO_TEXTS + [t.lower() for t in _PROMO_TEXTS] + [t.upper() for t in _PROMO_TEXTS]:
+            assert [m.span() for m in regex.finditer(text)] == [m.span() for m in reference.finditer(text)], text
+    with pytest.raises(ValueError):
+        by_first_letter(["s?ocial"])
+    with pytest.raises(ValueError):
+        by_first_letter([r"\bword"])

@@ -206,6 +206,17 @@ def test_date_precheck_equals_single_regex() -> None:
         assert looks_like_date_line(sample) == reference_looks_like_date_line(sample), sample
         # The whole-page hint never rules out a line the pre-check accepts.
         assert page_text([sample]).date_hint[0] or not looks_like_date_line(sample), sample
+        _assert_hinted_date_line_agrees(sample)
+
+
+def _assert_hinted_date_line_agrees(line: str) -> None:
+    """``_DateLines`` with the page's hints (only the forms a line's tokens allow, on its lower-cased text)
+    answers what the pre-check answers, and so does the pre-check without the short forms on lines the
+    hints say cannot hold one."""
+    text = page_text([line])
+    assert _DateLines([line], text)(0) == looks_like_date_line(line), line
+    if not text.short_date_hint[0]:
+        assert looks_like_date_line(line, short_forms=False) == looks_like_date_line(line), line
 
 
 _DATE_PARTS = st.sampled_from([
@@ -220,6 +231,8 @@ _DATE_PARTS = st.sampled_from([
 def test_date_precheck_equals_single_regex_on_random_lines(line: str) -> None:
     """The pre-check's split regexes accept exactly the lines the single regex finds something in."""
     assert looks_like_date_line(line) == reference_looks_like_date_line(line), line
+    if line:
+        _assert_hinted_date_line_agrees(line)
 
 
 _COMMENT_PARTS = st.sampled_from([
