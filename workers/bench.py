@@ -275,9 +275,9 @@ def run_bench(settings: Settings, *, articles: int, rss_articles: int, dev: Path
 
     if dev is not None and dev.is_file():
         from workers.cleaning.evaluation import evaluate, format_table
-        from workers.cleaning.native import implementation
+        from workers.cleaning.native import describe
 
         _out("\n# cleaning on the shared dev set (ours next to trafilatura, same run)")
-        _out(f"plain-text cleaning path: {implementation()} (set WIRESTREAM_PURE_PYTHON=1 for the Python code)")
+        _out(describe())
         _out(format_table(evaluate(dev, ["text", "html"])))
     return 0

@@ -221,7 +221,7 @@ def run_worker(settings: Settings, stage: Stage) -> None:
     worker = build_worker(settings, stage)
     log.info("starting %s worker %s on %s", stage, settings.worker_id, settings.broker)
     if stage == "clean":
-        from workers.cleaning.native import implementation
+        from workers.cleaning.native import describe
 
-        log.debug("plain-text cleaning path: %s", implementation())
+        log.debug(describe())
     worker.execute_from_commandline()

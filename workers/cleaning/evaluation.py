@@ -29,7 +29,7 @@ import orjson
 
 from workers.cleaning.extract import ArticleInput, extract_article, extract_articles
 from workers.cleaning.language import detect_language
-from workers.cleaning.native import implementation
+from workers.cleaning.native import describe
 from workers.settings import Settings
 
 __all__ = ["TrackScore", "main", "score_predictions"]
@@ -208,7 +208,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     tracks = ["text", "html"] if args.track == "both" else [args.track]
     rows = evaluate(args.dev, tracks, per_page=args.per_page, with_trafilatura=not args.no_trafilatura,
                     via_cli=args.via_cli)
-    sys.stdout.write(f"plain-text cleaning path: {implementation()}\n" + format_table(rows) + "\n")
+    sys.stdout.write(describe() + "\n" + format_table(rows) + "\n")
     return 0
 
 

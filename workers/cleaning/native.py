@@ -12,15 +12,19 @@ import logging
 import os
 from types import ModuleType
 
-__all__ = ["PURE_PYTHON_ENV", "implementation", "speedups"]
+__all__ = ["PURE_PYTHON_ENV", "describe", "implementation", "speedups"]
 
 logger = logging.getLogger(__name__)
 
 PURE_PYTHON_ENV = "WIRESTREAM_PURE_PYTHON"
 
 
+def _forced_python() -> bool:
+    return os.environ.get(PURE_PYTHON_ENV, "") not in ("", "0")
+
+
 def _load() -> ModuleType | None:
-    if os.environ.get(PURE_PYTHON_ENV, "") not in ("", "0"):
+    if _forced_python():
         logger.debug("plain-text cleaning: pure Python (%s is set)", PURE_PYTHON_ENV)
         return None
     try:
@@ -39,3 +43,11 @@ speedups: ModuleType | None = _load()
 def implementation() -> str:
     """``"native"`` when the native helpers run, else ``"python"`` (for logs and the bench output)."""
     return "python" if speedups is None else "native"
+
+
+def describe() -> str:
+    """The line that bench, eval and the clean worker's log give: which path runs, and how to switch."""
+    if speedups is not None:
+        return f"plain-text cleaning path: native (set {PURE_PYTHON_ENV}=1 for the Python code)"
+    why = f"turned off by {PURE_PYTHON_ENV}" if _forced_python() else "not built"
+    return f"plain-text cleaning path: python (native helpers {why})"

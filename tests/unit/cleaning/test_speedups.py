@@ -547,4 +547,5 @@ def test_the_environment_variable_selects_the_python_code(monkeypatch: pytest.Mo
     monkeypatch.setenv(native.PURE_PYTHON_ENV, "0")
     assert native._load() is speedups
     assert native.implementation() in ("native", "python")
+    assert native.describe().startswith("plain-text cleaning path: native")
     assert sys.modules["workers.cleaning._speedups"] is speedups
