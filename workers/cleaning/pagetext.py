@@ -969,27 +969,22 @@ def _page_view(whole: PageText, lo: int, hi: int, byline_starts: IntArray | None
     page's byline lines (page indices), ignored when the page has ``special_case_folding``."""
     if lo == hi:
         return _whole_text([])
-    # (a page of a batch without any such character has none either)
-    folding = whole.special_case_folding and _has_special_folding(whole, lo, hi)
-    return PageText(
+    view = PageText(
         lines=whole.lines[lo:hi], lower_lines=whole.lower_lines[lo:hi], lengths=whole.lengths[lo:hi],
         words=whole.words[lo:hi], capitalised=whole.capitalised[lo:hi], digits=whole.digits[lo:hi],
         commas=whole.commas[lo:hi], first_cp=whole.first_cp[lo:hi], last_cp=whole.last_cp[lo:hi],
         stopwords=whole.stopwords[lo:hi], we_words=whole.we_words[lo:hi], lower_words=whole.lower_words[lo:hi],
-        nav_words=whole.nav_words[lo:hi], special_case_folding=folding, date_hint=whole.date_hint[lo:hi],
+        nav_words=whole.nav_words[lo:hi], special_case_folding=False, date_hint=whole.date_hint[lo:hi],
         short_date_hint=whole.short_date_hint[lo:hi], year_hint=whole.year_hint[lo:hi],
-        byline_starts=None if folding or byline_starts is None else set(byline_starts.tolist()),
+        byline_starts=None if byline_starts is None else set(byline_starts.tolist()),
         token_bits=whole.token_bits[lo:hi], first_token_bits=whole.first_token_bits[lo:hi],
         phrase=whole.phrase[lo:hi], promo=whole.promo[lo:hi],
         joined=whole.joined, offsets=whole.offsets, lower_joined=whole.lower_joined,
         lower_offsets=whole.lower_offsets, shape=None if whole.shape is None else whole.shape[lo:hi],
         first_line=whole.first_line + lo,
     )
-
-
-def _has_special_folding(whole: PageText, lo: int, hi: int) -> bool:
-    """Lines ``lo:hi`` of ``whole`` hold a character of ``_SPECIAL_FOLDING``."""
-    start = int(whole.offsets[whole.first_line + lo])
-    last = whole.first_line + hi - 1
-    end = int(whole.offsets[last]) + len(whole.lines[hi - 1])
-    return any(whole.joined.find(c, start, end) >= 0 for c in _SPECIAL_FOLDING)
+    # (a page of a batch without any such character has none either)
+    if whole.special_case_folding and any(view.lines_with(c) for c in _SPECIAL_FOLDING):
+        view.special_case_folding = True
+        view.byline_starts = None
+    return view
