@@ -30,6 +30,8 @@
    at all) only between blocks: the compiler turns such a loop into vector instructions, several times
    faster than a loop that can stop at any character. A block's count fits in any character type. */
 #define SCAN_BLOCK 64
+/* scan_page counts the shape characters with `cls >> 7`: the trigger bit must be the class byte's top bit */
+_Static_assert(SHAPE_TRIGGER_CHAR == 128, "SHAPE_TRIGGER_CHAR must be bit 7");
 
 /* How many characters of the kind-T text s[0:n] pass TEST (with stop_at_first: 0 or at least 1). */
 #define DEFINE_COUNT(NAME, T, TEST)                                                                          \
@@ -456,49 +458,79 @@ shape_at(const Scan *s, const void *q, size_t width, Py_ssize_t i, Py_ssize_t le
     return (c == ':' ? SHAPE_COLON : 0) | (url_at(s, q, width, i, length) ? SHAPE_URL : 0);
 }
 
+/* Is `c` U+0130 or above? (a function: for the one-byte kind the test is always false, which the compiler
+   would warn about in the macro below) */
+static inline int
+from_u130(Py_UCS4 c)
+{
+    return c >= 0x130;
+}
+
 /* The original text, line by line: words, capitalised words, digits, commas, first and last characters, and
-   the shape bits. The counting loop only notes where the shape characters are (the first SHAPE_TRIGGERS_KEPT of
-   them, without a branch); they are looked at after it, which keeps the loop free of calls (and its counters
-   in registers). */
-#define SHAPE_TRIGGERS_KEPT 32
+   the shape bits. Each block of SCAN_BLOCK characters is first turned into its class bytes (one table look-up per
+   character, the only part that cannot be vectorised), then counted over those bytes and characters without a
+   branch (loops the compiler vectorises: see SCAN_BLOCK). The look-up loop notes where the shape characters are,
+   without a branch, and they are looked at after it; only a block with a character from U+0130 on (a special
+   case-folding one can be there) is gone through again. Kept in locals per block, the counters stay in registers:
+   one character no longer waits for the previous one's store (the old single loop's bottleneck). */
 #define DEFINE_SCAN_ORIGINAL(NAME, T)                                                                        \
     static void NAME(Scan *s, const T *text)                                                                 \
     {                                                                                                        \
         const uint8_t *table = s->table;                                                                     \
         Py_ssize_t offset = 0;                                                                               \
         int folding = 0;                                                                                     \
+        /* classes[1 + j]: the class of the block's character j; classes[0]: the previous character's word bit */ \
+        uint8_t classes[SCAN_BLOCK + 1];                                                                     \
+        /* where the block's shape characters are (SHAPE_TRIGGER_CHAR is the class byte's top bit) */           \
+        uint8_t at[SCAN_BLOCK + 1];                                                                          \
         for (Py_ssize_t k = 0; k < s->n; k++) {                                                              \
             const T *q = text + offset;                                                                      \
             Py_ssize_t length = s->lengths[k];                                                               \
             int64_t words = 0, capitalised = 0, digits = 0, commas = 0;                                      \
-            unsigned previous = 0, cased = 0, shape = 0;                                                     \
-            Py_ssize_t triggers[SHAPE_TRIGGERS_KEPT], found = 0;                                             \
-            for (Py_ssize_t i = 0; i < length; i++) {                                                        \
-                Py_UCS4 c = q[i];                                                                            \
-                unsigned cls = table[c];                                                                     \
-                cased |= cls;                                                                                \
-                triggers[(size_t)found % SHAPE_TRIGGERS_KEPT] = i;                                           \
-                found += (cls & SHAPE_TRIGGER_CHAR) != 0;                                                    \
-                unsigned word = cls & WORD_CHAR;                                                             \
-                unsigned starts = word & ~previous;                                                          \
-                words += starts;                                                                             \
-                capitalised += starts & (cls >> 2);                                                          \
-                digits += (cls >> 1) & 1;                                                                    \
-                commas += c == ',';                                                                          \
-                previous = word;                                                                             \
-                if (c >= 0x130)                                                                              \
-                    folding |= c == 0x130 || c == 0x131 || c == 0x17f || c == 0x212a;                        \
-            }                                                                                                \
-            /* (the buffer is used only when it did not fill up: from then on, the characters after the    \
-               last shape character overwrite its first place) */                                           \
-            if (found < SHAPE_TRIGGERS_KEPT) {                                                               \
-                for (Py_ssize_t m = 0; m < found; m++)                                                       \
-                    shape |= shape_at(s, q, sizeof(T), triggers[m], length);                                 \
-            }                                                                                                \
-            else {                                                                                           \
-                for (Py_ssize_t i = 0; i < length; i++) {                                                    \
-                    if (table[q[i]] & SHAPE_TRIGGER_CHAR)                                                    \
-                        shape |= shape_at(s, q, sizeof(T), i, length);                                       \
+            unsigned cased = 0, shape = 0;                                                                   \
+            uint8_t previous_word = 0;                                                                       \
+            for (Py_ssize_t i = 0; i < length; i += SCAN_BLOCK) {                                            \
+                Py_ssize_t size = length - i > SCAN_BLOCK ? SCAN_BLOCK : length - i;                         \
+                const T *b = q + i;                                                                          \
+                T high = 0;                                                                                  \
+                int triggers = 0;                                                                            \
+                classes[0] = previous_word;                                                                  \
+                for (Py_ssize_t j = 0; j < size; j++) {                                                      \
+                    T c = b[j];                                                                              \
+                    uint8_t cls = table[c];                                                                  \
+                    high |= c;                                                                               \
+                    classes[j + 1] = cls;                                                                    \
+                    /* (noted without a branch: the next one overwrites the slot unless this is one) */      \
+                    at[triggers] = (uint8_t)j;                                                               \
+                    triggers += cls >> 7;                                                                    \
+                }                                                                                            \
+                previous_word = classes[size] & WORD_CHAR;                                                   \
+                /* (a block's counts fit in a byte) */                                                       \
+                uint8_t block_words = 0, block_capitalised = 0, block_digits = 0, block_commas = 0;          \
+                uint8_t block_cased = 0;                                                                     \
+                for (Py_ssize_t j = 0; j < size; j++) {                                                      \
+                    uint8_t cls = classes[j + 1];                                                            \
+                    uint8_t starts = (uint8_t)(cls & ~classes[j] & WORD_CHAR);                               \
+                    block_cased |= cls;                                                                      \
+                    block_words += starts;                                                                   \
+                    block_capitalised += (uint8_t)(starts & (cls >> 2));                                     \
+                    block_digits += (uint8_t)((cls >> 1) & 1);                                               \
+                }                                                                                            \
+                for (Py_ssize_t j = 0; j < size; j++)                                                        \
+                    block_commas += (uint8_t)(b[j] == ',');                                                  \
+                words += block_words;                                                                        \
+                capitalised += block_capitalised;                                                            \
+                digits += block_digits;                                                                      \
+                commas += block_commas;                                                                      \
+                cased |= block_cased;                                                                        \
+                for (int m = 0; m < triggers; m++)                                                           \
+                    shape |= shape_at(s, q, sizeof(T), i + at[m], length);                                   \
+                /* U+0130, U+0131, U+017F, U+212A: only a block with a character from U+0130 on can hold one */ \
+                if (from_u130(high)) {                                                                       \
+                    for (Py_ssize_t j = 0; j < size; j++) {                                                  \
+                        Py_UCS4 c = b[j];                                                                    \
+                        folding |= c == 0x130 || c == 0x131 || c == 0x17f || c == 0x212a;                    \
+                    }                                                                                        \
                 }                                                                                            \
             }                                                                                                \
             s->words[k] = words;                                                                             \
@@ -543,22 +575,38 @@ shape_at(const Scan *s, const void *q, size_t width, Py_ssize_t i, Py_ssize_t le
                     i++;                                                                                     \
                     continue;                                                                                \
                 }                                                                                            \
-                Py_ssize_t j = i, run = 0;                                                                   \
-                unsigned previous_digit = 0, c_cls = cls;                                                    \
-                uint64_t key = 0;                                                                            \
-                do {                                                                                         \
-                    unsigned is_digit = (c_cls >> 1) & 1;                                                    \
-                    short_hint |= previous_digit & (is_digit ^ 1);                                           \
-                    run = is_digit ? run + 1 : 0;                                                            \
-                    date_hint |= run >= 4;                                                                   \
-                    previous_digit = is_digit;                                                               \
-                    if (j - i < KEY_CHARS)                                                                   \
-                        key |= (uint64_t)alphabet[q[j]] << (8 * (j - i));                                    \
-                    j++;                                                                                     \
-                    if (j >= length)                                                                         \
-                        break;                                                                               \
+                /* The token's first KEY_CHARS characters make its key; the classes of all of them are    \
+                   OR-ed together, and only a token with a digit is gone through again for the date hints. */ \
+                Py_ssize_t j = i + 1, key_end = length - i > KEY_CHARS ? i + KEY_CHARS : length;             \
+                unsigned any = cls, c_cls = 0;                                                               \
+                uint64_t key = alphabet[q[i]];                                                               \
+                for (; j < key_end; j++) {                                                                   \
                     c_cls = table[q[j]];                                                                     \
-                } while (c_cls & WORD_CHAR);                                                                 \
+                    if (!(c_cls & WORD_CHAR))                                                                \
+                        break;                                                                               \
+                    any |= c_cls;                                                                            \
+                    key |= (uint64_t)alphabet[q[j]] << (8 * (j - i));                                        \
+                }                                                                                            \
+                if (j == key_end) {                                                                          \
+                    for (; j < length; j++) {                                                                \
+                        c_cls = table[q[j]];                                                                 \
+                        if (!(c_cls & WORD_CHAR))                                                            \
+                            break;                                                                           \
+                        any |= c_cls;                                                                        \
+                    }                                                                                        \
+                }                                                                                            \
+                if (any & DIGIT_CHAR) {                                                                      \
+                    /* a digit followed by a letter; four digits in a row (both inside one token) */         \
+                    unsigned previous_digit = 0;                                                             \
+                    Py_ssize_t run = 0;                                                                      \
+                    for (Py_ssize_t m = i; m < j; m++) {                                                     \
+                        unsigned is_digit = (table[q[m]] >> 1) & 1;                                          \
+                        short_hint |= previous_digit & (is_digit ^ 1);                                       \
+                        run = is_digit ? run + 1 : 0;                                                        \
+                        date_hint |= run >= 4;                                                               \
+                        previous_digit = is_digit;                                                           \
+                    }                                                                                        \
+                }                                                                                            \
                 Py_ssize_t size = j - i;                                                                     \
                 int64_t bits;                                                                                \
                 if (token_bits_of(s, key, size, offset + i, &bits) < 0)                                      \
@@ -948,6 +996,218 @@ done:
     PyBuffer_Release(&nextmove_b);
     PyBuffer_Release(&rowbase_b);
     PyBuffer_Release(&output_b);
+    return result;
+}
+
+
+/* ------------------------------------------------------------------------------------------------ */
+/* language: the samples' scores                                                                     */
+
+/* Each sample's scores are the sum, over its features, of log1p(count) times the feature's row of weights
+   (`classes` numbers). The rows (tens of megabytes in all) are mostly not in the cache, so what costs is
+   reading them: here a feature's row is read once per batch, not once per sample that has the feature (a
+   batch's distinct features are about a third of its entries). The entries are put in feature order (a
+   stable radix sort); each row, once read, is added into the score row of every sample that has it (a
+   batch's score rows, a few tens of kilobytes, stay in the cache), and the row PREFETCH features ahead is
+   asked for meanwhile, so that several rows come from memory at a time instead of one after the other. The
+   weights may be float16 (the model's own type: half the bytes to read), widened exactly.
+   Each sample's sum is still taken in ascending feature order, one float32 multiply and one float32 add per
+   term: the result does not depend on the batch, or on which of the functions below runs (none of them fuses
+   the multiply and the add). */
+#define RADIX_BITS 11
+#define PREFETCH 8
+
+/* An IEEE binary16 number as a float32 (exact for every value: zeros, subnormals, infinities, NaNs). */
+static inline float
+half_to_float(uint16_t half)
+{
+    uint32_t sign = (uint32_t)(half & 0x8000u) << 16, exponent = (half >> 10) & 0x1fu, mantissa = half & 0x3ffu;
+    uint32_t bits;
+    if (exponent == 0x1f)
+        bits = sign | 0x7f800000u | (mantissa << 13);
+    else if (exponent != 0)
+        bits = sign | ((exponent + 112) << 23) | (mantissa << 13);
+    else if (mantissa == 0)
+        bits = sign;
+    else {
+        uint32_t shift = 0; /* a subnormal: shifted until its leading one is the implicit bit */
+        while (!(mantissa & 0x400u)) {
+            mantissa <<= 1;
+            shift++;
+        }
+        bits = sign | ((113 - shift) << 23) | ((mantissa & 0x3ffu) << 13);
+    }
+    float value;
+    memcpy(&value, &bits, sizeof(value));
+    return value;
+}
+
+static void
+half_row(const uint16_t *src, float *dst, Py_ssize_t n)
+{
+    for (Py_ssize_t i = 0; i < n; i++)
+        dst[i] = half_to_float(src[i]);
+}
+
+/* acc += value * row, rounded after the multiply and after the add (as numpy's float32 operations). */
+static void
+add_scaled(float *restrict acc, const float *restrict row, float value, Py_ssize_t n)
+{
+    for (Py_ssize_t i = 0; i < n; i++)
+        acc[i] += value * row[i];
+}
+
+/* Where the compiler can dispatch at run time (GCC or Clang on x86), the same two loops with AVX (eight
+   floats at a time) and F16C (the conversion in one instruction); "fma" is deliberately not enabled, so
+   the compiler cannot fuse the multiply and the add, and both versions give the same bits. */
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#include <immintrin.h>
+#define SCORES_DISPATCH 1
+
+__attribute__((target("avx,f16c"))) static void
+half_row_f16c(const uint16_t *src, float *dst, Py_ssize_t n)
+{
+    Py_ssize_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(src + i))));
+    for (; i < n; i++)
+        dst[i] = half_to_float(src[i]);
+}
+
+__attribute__((target("avx"))) static void
+add_scaled_avx(float *restrict acc, const float *restrict row, float value, Py_ssize_t n)
+{
+    for (Py_ssize_t i = 0; i < n; i++)
+        acc[i] += value * row[i];
+}
+#endif
+
+static PyObject *
+feature_scores(PyObject *Py_UNUSED(self), PyObject *args)
+{
+    Py_buffer keys_b = {0}, values_b = {0}, cuts_b = {0}, weights_b = {0};
+    Py_ssize_t classes;
+    int half;
+    PyObject *result = NULL;
+    uint32_t *order = NULL, *spare = NULL, *sample_of = NULL;
+    float *scores = NULL, *converted = NULL;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*np:feature_scores", &keys_b, &values_b, &cuts_b, &weights_b, &classes,
+                          &half))
+        return NULL;
+    const int64_t *keys = (const int64_t *)keys_b.buf;
+    const float *values = (const float *)values_b.buf;
+    const int64_t *cuts = (const int64_t *)cuts_b.buf;
+    Py_ssize_t entries = keys_b.len / 8, samples = cuts_b.len / 8 - 1, item = half ? 2 : 4;
+    if (keys_b.len % 8 != 0 || values_b.len != entries * 4 || cuts_b.len % 8 != 0 || samples < 0 || classes <= 0
+        || classes > PY_SSIZE_T_MAX / 4 / item || weights_b.len % (classes * item) != 0) {
+        PyErr_SetString(PyExc_ValueError, "feature_scores: inconsistent arguments");
+        goto done;
+    }
+    Py_ssize_t rows = weights_b.len / (classes * item);
+    if (cuts[0] != 0 || cuts[samples] != entries) {
+        PyErr_SetString(PyExc_ValueError, "feature_scores: cuts do not match the entries");
+        goto done;
+    }
+    for (Py_ssize_t k = 0; k < samples; k++) {
+        if (cuts[k + 1] < cuts[k]) {
+            PyErr_SetString(PyExc_ValueError, "feature_scores: cuts do not match the entries");
+            goto done;
+        }
+    }
+    int64_t max_key = 0;
+    for (Py_ssize_t i = 0; i < entries; i++) {
+        if (keys[i] < 0 || keys[i] >= rows) {
+            PyErr_SetString(PyExc_ValueError, "feature_scores: feature out of range");
+            goto done;
+        }
+        max_key = keys[i] > max_key ? keys[i] : max_key;
+    }
+    if (entries >= (Py_ssize_t)UINT32_MAX || (samples > 0 && classes > PY_SSIZE_T_MAX / 4 / samples)) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    order = (uint32_t *)PyMem_Malloc((size_t)(entries + 1) * sizeof(uint32_t));
+    spare = (uint32_t *)PyMem_Malloc((size_t)(entries + 1) * sizeof(uint32_t));
+    sample_of = (uint32_t *)PyMem_Malloc((size_t)(entries + 1) * sizeof(uint32_t));
+    scores = (float *)PyMem_Calloc((size_t)(samples * classes + 1), sizeof(float));
+    converted = (float *)PyMem_Malloc((size_t)classes * sizeof(float));
+    if (order == NULL || spare == NULL || sample_of == NULL || scores == NULL || converted == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t k = 0; k < samples; k++)
+        for (Py_ssize_t i = cuts[k]; i < cuts[k + 1]; i++)
+            sample_of[i] = (uint32_t)k;
+    for (Py_ssize_t i = 0; i < entries; i++)
+        order[i] = (uint32_t)i;
+    /* Stable LSD radix sort of the entries by feature: a feature's entries stay in sample order, and a
+       sample's entries in their given order. */
+    for (int shift = 0; shift < 64 && (max_key >> shift) != 0; shift += RADIX_BITS) {
+        Py_ssize_t starts[(1 << RADIX_BITS) + 1];
+        memset(starts, 0, sizeof(starts));
+        for (Py_ssize_t i = 0; i < entries; i++)
+            starts[((keys[i] >> shift) & ((1 << RADIX_BITS) - 1)) + 1]++;
+        for (int d = 0; d < (1 << RADIX_BITS); d++)
+            starts[d + 1] += starts[d];
+        for (Py_ssize_t i = 0; i < entries; i++) {
+            uint32_t e = order[i];
+            spare[starts[(keys[e] >> shift) & ((1 << RADIX_BITS) - 1)]++] = e;
+        }
+        uint32_t *swap = order;
+        order = spare;
+        spare = swap;
+    }
+
+    void (*convert)(const uint16_t *, float *, Py_ssize_t) = half_row;
+    void (*add)(float *restrict, const float *restrict, float, Py_ssize_t) = add_scaled;
+#ifdef SCORES_DISPATCH
+    if (__builtin_cpu_supports("avx")) {
+        add = add_scaled_avx;
+        if (__builtin_cpu_supports("f16c"))
+            convert = half_row_f16c;
+    }
+#endif
+    /* The distinct features in order: group g's entries are order[group_start[g]:group_start[g + 1]]. */
+    uint32_t *group_start = spare;
+    Py_ssize_t groups = 0;
+    for (Py_ssize_t j = 0; j < entries; j++) {
+        if (j == 0 || keys[order[j]] != keys[order[j - 1]])
+            group_start[groups++] = (uint32_t)j;
+    }
+    group_start[groups] = (uint32_t)entries;
+    Py_ssize_t row_bytes = classes * item;
+    for (Py_ssize_t g = 0; g < groups; g++) {
+        if (g + PREFETCH < groups) {
+            const char *ahead = (const char *)weights_b.buf + keys[order[group_start[g + PREFETCH]]] * row_bytes;
+            for (Py_ssize_t b = 0; b < row_bytes; b += 64)
+                __builtin_prefetch(ahead + b);
+            __builtin_prefetch(ahead + row_bytes - 1);
+        }
+        int64_t key = keys[order[group_start[g]]];
+        const float *row;
+        if (half) {
+            convert((const uint16_t *)weights_b.buf + key * classes, converted, classes);
+            row = converted;
+        }
+        else
+            row = (const float *)weights_b.buf + key * classes;
+        for (Py_ssize_t j = group_start[g]; j < group_start[g + 1]; j++) {
+            uint32_t e = order[j];
+            add(scores + (Py_ssize_t)sample_of[e] * classes, row, values[e], classes);
+        }
+    }
+    result = bytearray_of(scores, samples * classes * 4);
+
+done:
+    PyMem_Free(order);
+    PyMem_Free(spare);
+    PyMem_Free(sample_of);
+    PyMem_Free(scores);
+    PyMem_Free(converted);
+    PyBuffer_Release(&keys_b);
+    PyBuffer_Release(&values_b);
+    PyBuffer_Release(&cuts_b);
+    PyBuffer_Release(&weights_b);
     return result;
 }
 
@@ -1848,6 +2108,9 @@ static PyMethodDef methods[] = {
      "is lines[bounds[k]:bounds[k + 1]])."},
     {"walk_features", walk_features, METH_VARARGS,
      "walk_features(data, sizes, nextmove, rowbase, output, width, depth) -> (features, counts, cuts)."},
+    {"feature_scores", feature_scores, METH_VARARGS,
+     "feature_scores(keys, values, cuts, weights, classes, half) -> bytearray of float32: per sample k, the sum "
+     "over its entries i (cuts[k] <= i < cuts[k + 1], in ascending key order) of values[i] * weights[keys[i]]."},
     {NULL, NULL, 0, NULL},
 };
 

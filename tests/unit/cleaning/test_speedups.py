@@ -97,6 +97,29 @@ def _shape_reference(line: str) -> int:
 
 @pytest.mark.parametrize("page", _pages())
 def test_native_counts_equal_numpy_counts(page: list[str]) -> None:
+    _check_native_counts(page)
+
+
+def _random_long_lines(seed: int) -> list[str]:
+    """Lines of up to a few hundred characters from a small alphabet, so that words, digit runs, shape
+    characters and special case-folding characters fall on every side of the native scan's blocks."""
+    rng = random.Random(seed)
+    alphabet = [*"ab AB 0123456789 ,.:/|@©•ÉéİıſΣσ你\u212a", "www.", ".com", "http://", "By ", "cookies "]
+    lines = []
+    for _ in range(rng.randint(1, 30)):
+        size = rng.choice([1, 5, 63, 64, 65, 127, 128, 129, rng.randint(1, 400)])
+        line = "".join(rng.choice(alphabet) for _ in range(size)).strip()
+        if line:
+            lines.append(line)
+    return lines or ["x"]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_native_counts_equal_numpy_counts_on_long_random_lines(seed: int) -> None:
+    _check_native_counts(_random_long_lines(seed))
+
+
+def _check_native_counts(page: list[str]) -> None:
     joined = "\n".join(page)
     lower_lines = [line.lower() for line in page]
     lower_joined = "\n".join(lower_lines)
@@ -413,6 +436,72 @@ def test_native_language_walk_equals_numpy_walk() -> None:
         assert _same_array(index, expected_index) and _same_array(counts, expected_counts)
 
 
+def _scores_reference(keys: np.ndarray, values: np.ndarray, cuts: list[int], weights: np.ndarray) -> np.ndarray:
+    """feature_scores in numpy: each sample's terms added one at a time, in (stable) ascending key order."""
+    rows = weights.astype(np.float32)
+    found = np.zeros((len(cuts) - 1, weights.shape[1]), dtype=np.float32)
+    for k, (lo, hi) in enumerate(pairwise(cuts)):
+        for i in lo + np.argsort(keys[lo:hi], kind="stable"):
+            found[k] = found[k] + values[i] * rows[keys[i]]
+    return found
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32])
+def test_feature_scores_equal_numpy_sums(dtype: type) -> None:
+    rng = np.random.default_rng(3)
+    for classes, rows, samples in ((142, 3000, 40), (1, 5, 3), (9, 70_000, 7), (16, 1, 4)):
+        weights = (rng.standard_normal((rows, classes)) * 8).astype(dtype)
+        sizes = rng.integers(0, 60, samples)
+        sizes[0] = 0  # (a sample without features)
+        cuts = [0, *np.cumsum(sizes).tolist()]
+        keys = rng.integers(0, rows, cuts[-1])
+        for lo, hi in pairwise(cuts[:-2]):  # most samples ascending (as walked), the last two in any order
+            keys[lo:hi].sort()
+        values = np.log1p(rng.integers(1, 9, cuts[-1]).astype(np.float32))
+        got = np.frombuffer(speedups.feature_scores(keys, values, _i64(*cuts), weights, classes,
+                                                    dtype == np.float16), dtype=np.float32)
+        assert _same_array(got.reshape(samples, classes), _scores_reference(keys, values, cuts, weights))
+
+
+def test_feature_scores_widen_every_float16_exactly() -> None:
+    weights = np.arange(1 << 16, dtype=np.uint32).astype(np.uint16).view(np.float16).reshape(-1, 8)
+    rows = weights.shape[0]
+    got = np.frombuffer(speedups.feature_scores(np.arange(rows, dtype=np.int64), np.ones(rows, np.float32),
+                                                np.arange(rows + 1, dtype=np.int64), weights, 8, True),
+                        dtype=np.float32).reshape(rows, 8)
+    with np.errstate(invalid="ignore"):  # (the signalling NaNs)
+        expected = np.float32(0) + weights.astype(np.float32)
+    nan = np.isnan(expected)
+    assert np.array_equal(np.isnan(got), nan)
+    assert np.array_equal(got[~nan].view(np.uint32), expected[~nan].view(np.uint32))
+
+
+def test_native_language_scores_equal_numpy_scores() -> None:
+    language._load_identifier()
+    walker = language._walker
+    assert walker is not None and walker.native
+    texts = [path.read_text(encoding="utf-8")[:700] for path in sorted(SEEDS.iterdir())] + ODD_LINES
+    keys, counts, cuts = walker.feature_counts_flat([language._sample_bytes(text) for text in texts])
+    got = walker.scores(keys, counts, cuts)
+    values = np.log1p(counts.astype(np.float32))
+    assert _same_array(got, _scores_reference(keys, values, cuts, walker.model_weights))
+    walker.native = False
+    try:
+        blas = walker.scores(keys, counts, cuts)  # (summed in another order: equal up to rounding)
+    finally:
+        walker.native = True
+    assert np.allclose(got, blas, rtol=1e-5, atol=1e-2)
+
+
+def test_language_tables_are_copied_exactly() -> None:
+    tables = [np.arange(10, dtype=np.uint32), np.arange(12, dtype=np.int64).reshape(3, 4) - 5,
+              np.linspace(-1, 1, 3 << 20).astype(np.float16).reshape(-1, 8), np.zeros(0, np.int64)]
+    copies = language._huge_page_copies(*tables)
+    for table, copy in zip(tables, copies, strict=True):
+        assert _same_array(copy, table) and copy.flags.c_contiguous
+    assert all(copy.ctypes.data % 64 == 0 for copy in copies)
+
+
 def test_languages_are_identical(monkeypatch: pytest.MonkeyPatch) -> None:
     texts = [path.read_text(encoding="utf-8") for path in sorted(SEEDS.iterdir()) if path.suffix == ".txt"]
     texts += [*ODD_LINES, "\n".join(ODD_LINES), "", "a" * 30, "_" * 40 + " letters"]
@@ -539,6 +628,21 @@ def test_line_helpers_reject_inconsistent_arguments() -> None:
         speedups.walk_features(b"abc", _i64(5, -2), *walker_args)
     with pytest.raises(ValueError):
         speedups.walk_features(b"abc", _i64(3), *walker_args)  # a move beyond the table
+    weights, values = np.zeros((4, 3), np.float16), np.ones(2, np.float32)
+    assert len(speedups.feature_scores(_i64(0, 3), values, _i64(0, 1, 2), weights, 3, True)) == 2 * 3 * 4
+    for keys, vals, cuts, table, classes, half in (
+            (_i64(0, 4), values, _i64(0, 1, 2), weights, 3, True),  # a feature beyond the table
+            (_i64(0, -1), values, _i64(0, 1, 2), weights, 3, True),
+            (_i64(0, 1), values[:1], _i64(0, 1, 2), weights, 3, True),
+            (_i64(0, 1), values, _i64(0, 2, 1), weights, 3, True),
+            (_i64(0, 1), values, _i64(0, 1), weights, 3, True),
+            (_i64(0, 1), values, _i64(1, 2), weights, 3, True),
+            (_i64(0, 1), values, _i64(), weights, 3, True),
+            (_i64(0, 1), values, _i64(0, 1, 2), weights, 5, True),
+            (_i64(0, 1), values, _i64(0, 1, 2), weights, 0, True),
+            (_i64(0, 1), values, _i64(0, 1, 2), weights[:, :2], 3, False)):
+        with pytest.raises(ValueError):
+            speedups.feature_scores(keys, vals, cuts, np.ascontiguousarray(table), classes, half)
 
 
 def test_the_environment_variable_selects_the_python_code(monkeypatch: pytest.MonkeyPatch) -> None:
