@@ -41,6 +41,11 @@ _NAME_TOKEN_RE = re.compile(r"^[^\W\d_][\w'’.-]*$")
 _TRAILING_JUNK_RE = re.compile(r"\s*(?:\(.*\)|\bon\s+\w+day\b.*|\bupdated\b.*|\bpublished\b.*|@\w+.*)$",
                                re.IGNORECASE)
 _DIGIT_RE = re.compile(r"\d")
+# Every match of _TRAILING_JUNK_RE holds one of these, lower-cased: IGNORECASE matches a letter of them only with
+# the same letter in either case, or with one of _ODD_FOLDS ("ſ" matches "s", "İ" and "ı" match "i", the Kelvin
+# sign matches "k"), which ``str.lower`` does not map onto it.
+_JUNK_NEEDLES = ("(", "@", "day", "updated", "published")
+_ODD_FOLDS = ("\u0130", "\u0131", "\u017f", "\u212a")
 
 
 def looks_like_person_name(text: str) -> bool:
@@ -63,8 +68,18 @@ def looks_like_person_name(text: str) -> bool:
     return (capitalised >= 2 and not text.isupper()) or (text.isupper() and capitalised >= 2 and len(tokens) <= 4)
 
 
+def _without_trailing_junk(part: str) -> str:
+    """``_TRAILING_JUNK_RE.sub("", part)``; the regex, which tries every position of the part, only runs on
+    the parts that hold one of the pieces each of its matches needs (few do)."""
+    lowered = part.lower()
+    if any(needle in lowered for needle in _JUNK_NEEDLES) or (
+            not part.isascii() and any(odd in part for odd in _ODD_FOLDS)):
+        return _TRAILING_JUNK_RE.sub("", part)
+    return part
+
+
 def _clean_name(part: str) -> str | None:
-    part = _TRAILING_JUNK_RE.sub("", part).strip(" .:-–—,")
+    part = _without_trailing_junk(part).strip(" .:-–—,")
     if not part:
         return None
     if part.isupper():

@@ -260,7 +260,9 @@ def _zone(segment: str) -> tzinfo | None:
 def _date_in(segment: str) -> tuple[int, int, int, tuple[int, int], tzinfo | None] | None:
     """(year, month, day, span, explicit offset) of the first calendar date in a segment."""
     found: list[tuple[int, int, int, int, tuple[int, int], tzinfo | None]] = []
-    m = _ISO_RE.search(segment)
+    # (a search is skipped when the segment lacks the separator its pattern needs: "-" for the ISO form, "/" or
+    # "." for the numeric ones; no case folding makes these characters out of others)
+    m = _ISO_RE.search(segment) if "-" in segment else None
     if m and m.group(4):
         # A full ISO timestamp: let the standard parser read it (time and offset included).
         return None
@@ -283,10 +285,11 @@ def _date_in(segment: str) -> tuple[int, int, int, tuple[int, int], tzinfo | Non
     if m:
         month = _MONTHS[m.group(1).lower()]
         found.append((m.start(), int(m.group(3)), month, int(m.group(2)), m.span(), None))
-    m = _YMD_SLASH_RE.search(segment)
+    slash_or_dot = "/" in segment or "." in segment
+    m = _YMD_SLASH_RE.search(segment) if slash_or_dot else None
     if m:
         found.append((m.start(), int(m.group(1)), int(m.group(2)), int(m.group(3)), m.span(), None))
-    m = _NUMERIC_RE.search(segment)
+    m = _NUMERIC_RE.search(segment) if slash_or_dot else None
     if m:
         first, second = int(m.group(1)), int(m.group(2))
         # Day-first unless that is impossible (US style month/day then).
@@ -307,7 +310,7 @@ def parse_date_text(text: str, *, fetched_at: datetime | None = None) -> datetim
     """
     if not text or len(text) > 400:
         return None
-    iso = _ISO_RE.search(text)
+    iso = _ISO_RE.search(text) if "-" in text else None
     if iso is not None and iso.group(4):
         stamp = iso.group(0).replace(" ", "T", 1)
         try:

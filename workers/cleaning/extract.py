@@ -120,7 +120,7 @@ def extract_articles(inputs: Sequence[ArticleInput]) -> list[Extraction]:
 
 def _text_extraction(found: TextArticle, language: str | None) -> Extraction:
     flags: list[str] = ["truncated"] if found.truncated else []
-    if sum(len(p) for p in found.body) < _MIN_BODY_CHARS:
+    if sum(map(len, found.body)) < _MIN_BODY_CHARS:
         flags.append("no_article")
     return Extraction(
         title=found.title,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Container, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import compress, pairwise
@@ -117,7 +117,7 @@ class _Header:
 
 
 def _find_header(lines: list[str], word_counts: Sequence[int], fetched_at: datetime | None,
-                 date_lines: _DateLines | None = None, byline_starts: Container[int] | None = None) -> _Header:
+                 date_lines: _DateLines | None = None, byline_starts: Collection[int] | None = None) -> _Header:
     """Headline, standfirst, byline and dateline near the top of the page. ``byline_starts``, when
     given, holds every line that can be a "By ..." byline (others are not parsed)."""
     header = _Header()
@@ -138,10 +138,15 @@ def _find_header(lines: list[str], word_counts: Sequence[int], fetched_at: datet
             break
     anchor = header.date
     # Byline: "By ..." anywhere near the top, or a bare name right next to the dateline.
+    window: Iterable[int]
     if anchor is not None:
         window = range(max(0, anchor - 3), min(len(lines), anchor + 3))
-    else:
+    elif byline_starts is None:
         window = range(min(limit, len(lines)))
+    else:
+        # Without a dateline only a "By ..." line can be the byline: the others are not even visited.
+        stop = min(limit, len(lines))
+        window = sorted(i for i in byline_starts if i < stop)
     for i in window:
         names = parse_byline(lines[i]) if byline_starts is None or i in byline_starts else None
         if names is None and anchor is not None and abs(i - anchor) <= 1 and i != anchor:
@@ -149,8 +154,9 @@ def _find_header(lines: list[str], word_counts: Sequence[int], fetched_at: datet
         if names:
             header.byline, header.authors = i, names
             break
-    if header.byline is None and anchor is not None:
-        # The dateline itself may carry the byline: "By Jane Doe | Feb 5, 2024".
+    if header.byline is None and anchor is not None and (byline_starts is None or anchor in byline_starts):
+        # The dateline itself may carry the byline: "By Jane Doe | Feb 5, 2024". (Its part before the "|" starts
+        # where the line starts: when the line cannot be a "By ..." byline, that part cannot either.)
         names = parse_byline(lines[anchor].split("|")[0])
         if names:
             header.byline, header.authors = anchor, names
@@ -248,9 +254,10 @@ def _analyse_batch(pages: Sequence[TextPage], split: list[list[str]]) -> _Analys
     headers: list[_Header] = []
     contexts: list[LineContext] = []
     date_hints = _DateLines.hints(batch.whole)
+    words = batch.whole.words.tolist()  # (one numpy call for the batch, then a slice per page)
     for page, lines, signals, (lo, hi) in zip(pages, split, batch.pages, pairwise(batch.bounds), strict=True):
         date_lines = _DateLines(lines, signals, hints=date_hints[lo:hi])
-        header = _find_header(lines, signals.words.tolist(), page.fetched_at, date_lines,
+        header = _find_header(lines, words[lo:hi], page.fetched_at, date_lines,
                               signals.byline_starts) if lines else _Header()
         headers.append(header)
         contexts.append(LineContext(
@@ -317,15 +324,84 @@ def appeal_block_indices(lines: Sequence[str], signals: PageText | None = None) 
     return strong
 
 
+def _without_appeals(lines: Sequence[str], signals: PageText | None, candidates: list[int]) -> list[int]:
+    """``[i for i in candidates if i not in appeal_block_indices(lines, signals)]`` (``candidates`` ascending),
+    deciding each candidate from the lines around it instead of building the page's whole set of appeals:
+    few lines are body candidates, and most of them are far from any appeal.
+
+    In ``appeal_block_indices`` a line ends up in the set when it is a link label, a strong line (``strong``
+    below: an appeal line or one sandwiched between two), or a weak line joined to a strong one by a run of
+    weak lines (the propagation adds a weak neighbour of a line of the set, and nothing else). So a weak
+    candidate is an appeal exactly when the run of weak, not strong lines around it touches a strong line;
+    the candidates of one run share the answer, so no line is walked over more than twice.
+    """
+    n = len(lines)
+    if signals is None:
+        signals = page_text(lines)
+    promo = signals.promo
+    phrase = signals.phrase
+    token_bits = signals.token_bits
+    we_words = signals.we_words
+    lower_lines = signals.lower_lines
+
+    def appeal(i: int) -> bool:  # promo >= 3, or an appeal phrase with some promotion or in a short line
+        return promo[i] >= 3 or (phrase[i] and (promo[i] >= 1 or len(lines[i]) < 120))
+
+    def strong(i: int) -> bool:  # an appeal line, or a short line sandwiched between two
+        return appeal(i) or (0 < i < n - 1 and len(lines[i]) < 80 and lines[i][-1] not in _TERMINAL
+                             and appeal(i - 1) and appeal(i + 1))
+
+    def weak(i: int) -> bool:  # some promotion, or first-person words ("we", "our", "us") twice outside quotes
+        if promo[i]:
+            return True
+        if not token_bits.item(i) & WE:
+            return False
+        line = lower_lines[i]
+        if '"' in line or "“" in line:
+            return len(_WE_LOWER_RE.findall(_QUOTED_RE.sub("", line))) >= 2
+        return bool(we_words.item(i) >= 2)  # nothing quoted: the regex would count exactly these tokens
+
+    kept: list[int] = []
+    run_end, run_joined = -1, False  # the last run of weak lines walked (it ends at ``run_end``)
+    for i in candidates:
+        line = lines[i]
+        if not (promo[i] or phrase[i] or ":" in line or token_bits.item(i) & WE
+                or (len(line) < 80 and 0 < i < n - 1 and line[-1] not in _TERMINAL)):
+            # (the usual body line: neither strong, weak nor a link label, told without a call)
+            kept.append(i)
+            continue
+        if strong(i) or (":" in line and len(line) < 200 and LINK_LABEL_RE.match(line)):
+            continue  # (every link label has a colon)
+        if i > run_end:
+            if not weak(i):
+                kept.append(i)
+                continue
+            start = i - 1
+            while start >= 0 and not strong(start) and weak(start):
+                start -= 1
+            end = i + 1
+            while end < n and not strong(end) and weak(end):
+                end += 1
+            # (the run is lines start + 1 to end - 1; a line just past it is strong, not weak or off the page)
+            run_end, run_joined = end - 1, (start >= 0 and strong(start)) or (end < n and strong(end))
+        if not run_joined:
+            kept.append(i)
+    return kept
+
+
 def body_indices(page: PageLines, probabilities: FloatArray, threshold: float = BODY_THRESHOLD) -> list[int]:
     """Indices of the lines kept as body: above threshold, not in the headline block, no appeal."""
+    return _body_lines(page, np.flatnonzero(probabilities >= threshold).tolist())
+
+
+def _body_lines(page: PageLines, above: list[int]) -> list[int]:
+    """``body_indices`` of a page given its lines above the threshold (ascending)."""
     header = page.header
     skip = {i for i in (header.title, header.standfirst, header.byline, header.date) if i is not None}
-    candidates = [i for i in np.flatnonzero(probabilities >= threshold).tolist() if i not in skip]
+    candidates = [i for i in above if i not in skip] if skip else above
     if not candidates:
         return candidates
-    appeals = appeal_block_indices(page.lines, page.signals)
-    return [i for i in candidates if i not in appeals]
+    return _without_appeals(page.lines, page.signals, candidates)
 
 
 def extract_text_article(
@@ -344,16 +420,21 @@ def extract_text_articles(pages: Sequence[TextPage]) -> list[TextArticle]:
     for analysed in _analyse_batches(pages):
         probabilities = score_batch(analysed.features, analysed.bounds, LAYER1_WEIGHTS, LAYER2_WEIGHTS)
         bounds = analysed.bounds
+        # The lines above the threshold, found for the whole batch at once (numpy's per-call cost is paid once,
+        # not once per page), then cut at the page bounds and counted from each page's first line.
+        above = np.flatnonzero(probabilities >= BODY_THRESHOLD)
+        cuts = np.searchsorted(above, bounds).tolist()
+        above_list = above.tolist()
         articles.extend(
-            _article(page, probabilities[bounds[k]:bounds[k + 1]], source.is_known_boilerplate)
+            _article(page, [i - bounds[k] for i in above_list[cuts[k]:cuts[k + 1]]], source.is_known_boilerplate)
             for k, (page, source) in enumerate(zip(analysed.pages, analysed.sources, strict=True))
         )
     return articles
 
 
-def _article(page: PageLines, probabilities: FloatArray,
+def _article(page: PageLines, above: list[int],
              is_known_boilerplate: Callable[[str], bool] | None) -> TextArticle:
-    """The article of an analysed page, given its lines' body probabilities."""
+    """The article of an analysed page, given its lines whose body probability reaches the threshold."""
     lines = page.lines
     article = TextArticle(lines_in=len(lines), truncated=len(lines) >= MAX_LINES)
     if not lines:
@@ -366,7 +447,7 @@ def _article(page: PageLines, probabilities: FloatArray,
     if header.standfirst is not None:
         article.standfirst = lines[header.standfirst]
     article.body = [
-        lines[i] for i in body_indices(page, probabilities)
+        lines[i] for i in _body_lines(page, above)
         if is_known_boilerplate is None or not is_known_boilerplate(lines[i])
     ]
     article.lines_removed = len(lines) - len(article.body)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from workers.cleaning.byline import looks_like_person_name, parse_byline
+from workers.cleaning.byline import _TRAILING_JUNK_RE, _without_trailing_junk, looks_like_person_name, parse_byline
 
 
 @pytest.mark.parametrize(
@@ -41,3 +43,16 @@ def test_person_name_shape() -> None:
     assert looks_like_person_name("Giorgia Meloni")
     assert not looks_like_person_name("Staff Reporter")
     assert not looks_like_person_name("Top 10 stories")
+
+
+# Pieces of trailing junk (and near misses), in every case, with the characters IGNORECASE folds onto ASCII letters.
+_JUNK_PARTS = st.sampled_from([
+    "Jane", "Doe", " ", "(", ")", "@", "@x", "on", "On", "ON", "Monday", "MONDAY", "day", "updated", "UPDATED",
+    "Updated", "published", "PUBLISHED", "publiſhed", "publİshed", "publıshed", "\u212a", "é", ",", ".", "x", "1",
+])
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.lists(_JUNK_PARTS, max_size=10).map("".join))
+def test_trailing_junk_removal_equals_the_regex(part: str) -> None:
+    assert _without_trailing_junk(part) == _TRAILING_JUNK_RE.sub("", part), part

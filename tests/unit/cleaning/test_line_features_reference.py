@@ -36,7 +36,14 @@ from workers.cleaning.byline import parse_byline
 from workers.cleaning.dates import looks_like_date_line
 from workers.cleaning.linemodel import _DateLines, _is_comment_head, line_features
 from workers.cleaning.pagetext import page_text
-from workers.cleaning.plaintext import _WE_LOWER_RE, _find_header, _is_cjk_text, appeal_block_indices, split_lines
+from workers.cleaning.plaintext import (
+    _WE_LOWER_RE,
+    _find_header,
+    _is_cjk_text,
+    _without_appeals,
+    appeal_block_indices,
+    split_lines,
+)
 from workers.cleaning.webpage import parse_html, render_lines
 
 SEEDS = Path(__file__).resolve().parents[3] / "seeds"
@@ -186,6 +193,56 @@ def test_signals_and_appeals_equal_reference(name: str, lines: list[str]) -> Non
     assert text.promo == reference.promo, name
     assert text.words.tolist() == [len(w) for w in reference.words], name
     assert appeal_block_indices(lines, text) == reference_appeal_block_indices(lines), name
+
+
+def _check_without_appeals(lines: list[str]) -> None:
+    """``_without_appeals`` keeps exactly the candidates outside ``appeal_block_indices``, whichever lines are
+    candidates (all, every other one, those around the appeals, a single one)."""
+    text = page_text(lines)
+    appeals = appeal_block_indices(lines, text)
+    around = sorted({j for i in appeals for j in (i - 2, i - 1, i, i + 1, i + 2) if 0 <= j < len(lines)})
+    for candidates in (list(range(len(lines))), list(range(0, len(lines), 2)), list(range(1, len(lines), 3)),
+                       around, [len(lines) // 2]):
+        assert _without_appeals(lines, text, candidates) == [i for i in candidates if i not in appeals], candidates
+        assert _without_appeals(lines, None, candidates) == [i for i in candidates if i not in appeals], candidates
+
+
+@pytest.mark.parametrize(("name", "lines"), PAGES, ids=[name for name, _ in PAGES])
+def test_body_candidates_without_appeals_equal_the_appeal_set(name: str, lines: list[str]) -> None:
+    _check_without_appeals(lines)
+
+
+# Lines that are appeals, self-promotion, first-person talk (quoted or not), link labels and short unpunctuated
+# lines that can be sandwiched, so that random pages of them hold strong lines, weak runs of every length and
+# sandwiches.
+_APPEAL_LINES = st.sampled_from([
+    "Support our journalism from just £1 a month",
+    "Become a member",
+    "Donate now",
+    "Subscribe to our newsletter for independent journalism",
+    "Your donation helps our reporters and our journalism",
+    "We rely on readers like you. Our journalism is funded by readers.",
+    "We think our city deserves better, and we said so.",
+    "“We did it,” she said about our team.",
+    "He said “we” and “our” twice.",
+    "We and us, “quoted” and our own words.",
+    "Our subscribers get unlimited access",
+    "Related: Council votes to keep the ferry running",
+    "See also: the harbour plan",
+    "Read more: the budget",
+    "Click here",
+    "Short line without stop",
+    "A plain sentence about the harbour that ends with a full stop.",
+    "Another ordinary paragraph of the story, long enough to be prose and to carry no appeal words at all, "
+    "which is what most body lines are like.",
+    "x",
+])
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_APPEAL_LINES, min_size=1, max_size=14))
+def test_without_appeals_on_random_pages(lines: list[str]) -> None:
+    _check_without_appeals(lines)
 
 
 def test_phrase_flags_on_single_lines() -> None:
