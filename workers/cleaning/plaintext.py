@@ -23,7 +23,7 @@ from workers.cleaning.pagetext import SHAPE_COLON, WE, PageText, page_batch, pag
 
 __all__ = [
     "BATCH_CHARS", "PageLines", "TextArticle", "TextPage", "analyse_page", "analyse_pages", "body_indices",
-    "extract_text_article", "extract_text_articles", "split_lines",
+    "extract_text_article", "extract_text_articles", "split_lines", "without_copies",
 ]
 
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\ufeff\ufffd]")
@@ -41,6 +41,14 @@ MAX_LINES = 5000
 BATCH_CHARS = 250_000
 """Pages are analysed together until their lines hold this many characters (a larger page on its own)."""
 _HEADER_SCAN_FRACTION = 0.6
+_COPY_MIN_CHARS = 30
+"""Body lines this long or longer are kept once (see ``without_copies``)."""
+_DUMP_MIN_CHARS = 400
+_DUMP_LENGTH_FACTOR = 2
+"""A line is tried as a dump of the body when it is this many times the page's median body line, and at
+least ``_DUMP_MIN_CHARS`` long,"""
+_DUMP_COVERED = 0.8
+"""and dropped when shorter body lines found in it word for word make up this share of its characters."""
 _HEADER_SCAN_MIN = 40
 
 
@@ -401,7 +409,47 @@ def _body_lines(page: PageLines, above: list[int]) -> list[int]:
     candidates = [i for i in above if i not in skip] if skip else above
     if not candidates:
         return candidates
-    return _without_appeals(page.lines, page.signals, candidates)
+    return without_copies(page.lines, _without_appeals(page.lines, page.signals, candidates))
+
+
+def without_copies(lines: Sequence[str], kept: list[int]) -> list[int]:
+    """``kept`` (indices of body lines, ascending) without the copies of other body lines.
+
+    Two kinds of copy, both left by scrapers that make hidden text visible, and both counted twice by any
+    reader of the body: a line equal to an earlier kept line (a caption under every photo, a teaser
+    carousel shown at the top and the bottom, a pull quote), and a long line made mostly of shorter kept
+    lines word for word (the article repeated as one line from a metadata or AMP dump). Short lines
+    (under ``_COPY_MIN_CHARS``) may repeat: "Yes.", a separator, a refrain.
+    """
+    if len(kept) < 2:
+        return kept
+    seen: set[str] = set()
+    unique: list[int] = []
+    for i in kept:
+        line = lines[i]
+        if len(line) >= _COPY_MIN_CHARS:
+            if line in seen:
+                continue
+            seen.add(line)
+        unique.append(i)
+    if len(unique) < 3:
+        return unique
+    # A dump is far longer than the page's usual body line; only such lines are tried (few pages have one).
+    lengths = sorted(len(lines[i]) for i in unique)
+    floor = max(_DUMP_MIN_CHARS, _DUMP_LENGTH_FACTOR * lengths[len(lengths) // 2])
+    if lengths[-1] < floor:
+        return unique
+    dumps: set[int] = set()
+    for i in unique:
+        line = lines[i]
+        if len(line) < floor:
+            continue
+        size = len(line)
+        covered = sum(len(lines[j]) for j in unique
+                      if j != i and j not in dumps and len(lines[j]) < size and lines[j] in line)
+        if covered >= _DUMP_COVERED * size:
+            dumps.add(i)
+    return [i for i in unique if i not in dumps] if dumps else unique
 
 
 def extract_text_article(
