@@ -2040,9 +2040,36 @@ repeated_lines(PyObject *Py_UNUSED(self), PyObject *args)
         while (mask < 2 * (size_t)(hi - lo))
             mask *= 2;
         mask -= 1;
+        /* First by length alone: equal lines have equal lengths, and most lines of a page have a length no
+           other line has, so only the others (flagged with 2 here) need their characters hashed below. */
+        for (size_t j = 0; j <= mask; j++)
+            slots[j] = -1;
+        int same_length = 0;
+        for (Py_ssize_t i = lo; i < hi; i++) {
+            Py_ssize_t length = PyUnicode_GET_LENGTH(PyList_GET_ITEM(lines, i));
+            uint64_t h = ((uint64_t)length ^ line_hash_seed) * 0xD6E8FEB86659FD93u;
+            size_t j = (size_t)(h ^ (h >> 32)) & mask;
+            while (slots[j] >= 0) {
+                Py_ssize_t other = slots[j];
+                if (PyUnicode_GET_LENGTH(PyList_GET_ITEM(lines, other)) == length) {
+                    same_length = 1;
+                    flags[other] = 2;
+                    flags[i] = 2;
+                    break;
+                }
+                j = (j + 1) & mask;
+            }
+            if (slots[j] < 0)
+                slots[j] = i;
+        }
+        if (same_length == 0)
+            continue;
         for (size_t j = 0; j <= mask; j++)
             slots[j] = -1;
         for (Py_ssize_t i = lo; i < hi; i++) {
+            if (flags[i] == 0)
+                continue;
+            flags[i] = 0; /* (set again below when the line is repeated; an earlier line's flag is 1 or 0 by now) */
             PyObject *line = PyList_GET_ITEM(lines, i);
             uint64_t h = hashes[i] = line_hash(line);
             size_t j = (size_t)(h & mask);

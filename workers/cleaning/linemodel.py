@@ -107,6 +107,9 @@ FEATURE_NAMES: tuple[str, ...] = (
     "date_any", "run_short", "run_flanked", "title_repeat", "after_end_marker", "promo_near",
 )
 _N_BASE = len(FEATURE_NAMES)
+_N_CONTEXT = 8
+"""Columns ``context_features`` gives without groupings (the layer-2 input is the features, then these)."""
+_N_STACKED = _N_BASE + _N_CONTEXT
 _COLUMN = {name: k for k, name in enumerate(FEATURE_NAMES)}
 _SEPARATOR_CHARS = "|•·»›/"
 _URL_NEEDLES = ("://", "www.", ".co", "@")
@@ -286,9 +289,12 @@ def batch_line_features(batch: PageBatch, contexts: Sequence[LineContext]) -> Fl
     col = _COLUMN
     wc = text.words
     chars = text.lengths
-    m = np.empty((total, _N_BASE), dtype=np.float64)
+    # The features are the left columns of an array wide enough for ``score_batch``'s layer-2 input, which
+    # then adds its context columns in place instead of copying the features into a new array.
+    wide = np.empty((total, _N_STACKED), dtype=np.float64)
+    m = wide[:, :_N_BASE]
     if _speedups is not None and text.shape is not None:
-        ew, first_main = _native_columns(m, text, pages, kept)
+        ew, first_main = _native_columns(wide, text, pages, kept)
     else:
         ew, first_main = _numpy_columns(m, text, pages, kept)
     short_nav = np.zeros(total)
@@ -296,8 +302,18 @@ def batch_line_features(batch: PageBatch, contexts: Sequence[LineContext]) -> Fl
     # (told from the lower-cased tokens unless the page has special case folding).
     folding = pages.spread([t.special_case_folding for t in kept_text]) != 0
     maybe_nav = (wc <= 4) & (folding | ((text.lower_words > 0) & (text.nav_words == text.lower_words)))
+    # Navigation labels repeat ("Share", "Home", ...): the regex runs once per distinct line.
+    nav_match = BOILERPLATE_SHORT_RE.match
+    is_nav: dict[str, bool] = {}
+    nav_lines: list[int] = []
     for i in np.flatnonzero(maybe_nav).tolist():
-        short_nav[i] = BOILERPLATE_SHORT_RE.match(lines[i]) is not None
+        line = lines[i]
+        found = is_nav.get(line)
+        if found is None:
+            found = is_nav[line] = nav_match(line) is not None
+        if found:
+            nav_lines.append(i)
+    short_nav[nav_lines] = 1.0
     m[:, col["short_nav"]] = short_nav
     lower_lines = text.lower_lines
     agency = text.has(AGENCY)
@@ -352,15 +368,17 @@ def batch_line_features(batch: PageBatch, contexts: Sequence[LineContext]) -> Fl
         bounds = [0, *np.cumsum(pages.sizes).tolist()]
         repeated = _speedups.repeated_lines(lines if isinstance(lines, list) else list(lines), bounds)
         m[:, col["repeated"]] = np.frombuffer(repeated, dtype=np.uint8)
-    for page, (lo, context, page_text_) in enumerate(zip(pages.starts.tolist(), kept, kept_text, strict=True)):
+    for lo, size, context, page_text_ in zip(pages.starts.tolist(), pages.sizes.tolist(), kept, kept_text,
+                                             strict=True):
         if _speedups is None or context.is_known_boilerplate is not None or context.title_index is not None:
-            _page_columns(m[lo:lo + int(pages.sizes[page])], page_text_, context, repeats=_speedups is None)
+            _page_columns(m[lo:lo + size], page_text_, context, repeats=_speedups is None)
     return m
 
 
 def _native_columns(m: FloatArray, text: PageText, pages: _Pages,
                     kept: Sequence[LineContext]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """``_numpy_columns`` computed by the native helper in one pass over the lines."""
+    """``_numpy_columns`` computed by the native helper in one pass over the lines; ``m`` is C-contiguous
+    with the feature columns first (any columns after them are left alone)."""
     assert _speedups is not None and text.shape is not None  # noqa: S101 - the caller checks
     chars = text.lengths
     log1p = _log1p_table(max(int(chars.max()), chars.shape[0]))
@@ -507,10 +525,10 @@ def _page_columns(m: FloatArray, text: PageText, context: LineContext, *, repeat
     title_index = context.title_index
     title_line = lines[title_index] if title_index is not None and 0 <= title_index < n else None
     if title_line is not None and len(title_line) >= 20:
-        repeat = np.zeros(n)
-        for i in text.lines_with(title_line):
-            repeat[i] = i != title_index and title_line in lines[i]
-        m[:, col["title_repeat"]] = repeat
+        # (usually the title's own line is the only one that holds it: nothing to set)
+        repeats_at = [i for i in text.lines_with(title_line) if i != title_index and title_line in lines[i]]
+        if repeats_at:
+            m[repeats_at, col["title_repeat"]] = 1.0
 
 
 def _group_mean(probabilities: FloatArray, groups: npt.NDArray[np.int64]) -> FloatArray:
@@ -579,8 +597,29 @@ def score_batch(features: FloatArray, bounds: Sequence[int], layer1: FloatArray,
         return np.zeros(0)
     pages = _Pages(bounds)
     spans = [(lo, lo + n) for lo, n in zip(pages.starts.tolist(), pages.sizes.tolist(), strict=True)]
-    first = _sigmoid(np.concatenate([features[lo:hi] @ layer1 for lo, hi in spans]))
-    stacked = np.empty((features.shape[0], features.shape[1] + 8))
-    stacked[:, :features.shape[1]] = features
+    # (each page's product written straight into its rows of one array: no list of arrays to concatenate)
+    products = np.empty(features.shape[0])
+    for lo, hi in spans:
+        np.matmul(features[lo:hi], layer1, out=products[lo:hi])
+    first = _sigmoid(products)
+    stacked = _widened(features)
+    if stacked is None:
+        stacked = np.empty((features.shape[0], features.shape[1] + _N_CONTEXT))
+        stacked[:, :features.shape[1]] = features
     _page_context(first, pages, stacked, features.shape[1])
-    return _sigmoid(np.concatenate([stacked[lo:hi] @ layer2 for lo, hi in spans]))
+    for lo, hi in spans:
+        np.matmul(stacked[lo:hi], layer2, out=products[lo:hi])
+    return _sigmoid(products)
+
+
+def _widened(features: FloatArray) -> FloatArray | None:
+    """The array ``batch_line_features`` made ``features`` the left columns of (it has room for the layer-2
+    context columns after them), or None when ``features`` is not such a view. Only the columns after the
+    features are written to: ``features`` itself does not change."""
+    wide = features.base
+    if (not isinstance(wide, np.ndarray) or wide.dtype != np.float64 or wide.ndim != 2
+            or not wide.flags.c_contiguous or not wide.flags.writeable
+            or wide.shape != (features.shape[0], features.shape[1] + _N_CONTEXT)
+            or features.strides != wide.strides or features.ctypes.data != wide.ctypes.data):
+        return None
+    return wide

@@ -402,6 +402,21 @@ def test_repeated_lines_equal_a_counter(lines: list[str]) -> None:
     assert found == expected
 
 
+def test_repeated_lines_equal_a_counter_on_random_pages() -> None:
+    # Many lines of few lengths, equal or not (the length pre-pass flags lines it then clears), in every kind.
+    rng = random.Random(5)
+    for _ in range(300):
+        alphabet = rng.choice(["ab", "aé", "a🙂", "xyz ", "ab\u0100"])
+        lines = ["".join(rng.choice(alphabet) for _ in range(rng.randrange(4))) for _ in range(rng.randrange(40))]
+        bounds = sorted([0, len(lines), *(rng.randrange(len(lines) + 1) for _ in range(rng.randrange(4)))])
+        found = np.frombuffer(speedups.repeated_lines(lines, bounds), dtype=np.uint8).tolist()
+        expected: list[int] = []
+        for lo, hi in pairwise(bounds):
+            counts = Counter(lines[lo:hi])
+            expected += [int(counts[line] > 1) for line in lines[lo:hi]]
+        assert found == expected
+
+
 def test_ascii_folds_are_what_ignorecase_matches() -> None:
     pairs = pagetext.ascii_folds().reshape(-1, 2).tolist()
     assert [0x17F, ord("s")] in pairs and [0x212A, ord("k")] in pairs
