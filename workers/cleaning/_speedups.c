@@ -22,6 +22,16 @@
 #define LENGTH_SHIFT 48
 #define MAX_KEY_LENGTH 65535
 
+/* Functions kept out of their callers: a hot loop on its own gets the registers to itself (inlined into a
+   large caller, its values are spilled to the stack), and a rare path stays out of the way. */
+#if defined(__GNUC__)
+#define NOINLINE __attribute__((noinline))
+#define COLD __attribute__((noinline, cold))
+#else
+#define NOINLINE
+#define COLD
+#endif
+
 /* ------------------------------------------------------------------------------------------------ */
 /* split_lines                                                                                       */
 
@@ -315,14 +325,36 @@ typedef struct {
     int64_t *t_start, *t_line, *t_length, *t_bits;
     uint64_t *t_key;
     uint8_t *t_class;
+    /* scratch for the lower-cased text (lower_total characters): its word and digit masks (one bit per
+       character, (lower_total + 63) / 64 + 1 words), its characters' classes and alphabet codes */
+    Py_ssize_t lower_total;
+    uint64_t *word_mask, *digit_mask;
+    uint8_t *classes, *codes;
 } Scan;
 
-/* The token's vocabulary bits: the probed key table, then for long words the exact dictionary. */
-static inline int
-token_bits_of(Scan *s, uint64_t key, Py_ssize_t length, Py_ssize_t start, int64_t *bits_out)
+/* The key of a token of `size` characters (at least 1) whose alphabet codes start at codes[0] (8 bytes
+   readable): its first KEY_CHARS codes, the first in the lowest byte. */
+static inline uint64_t
+load_key(const uint8_t *codes, Py_ssize_t size)
 {
-    uint64_t capped = (uint64_t)(length < MAX_KEY_LENGTH ? length : MAX_KEY_LENGTH);
-    uint64_t full = key | (capped << LENGTH_SHIFT);
+    uint64_t key;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(&key, codes, 8);
+#else
+    key = 0;
+    for (int m = 0; m < 8; m++)
+        key |= (uint64_t)codes[m] << (8 * m);
+#endif
+    Py_ssize_t chars = size < KEY_CHARS ? size : KEY_CHARS;
+    return key & (UINT64_MAX >> (64 - 8 * chars));
+}
+
+/* token_bits_of's rare cases: the probe past an occupied slot holding another key, and the long words
+   looked up in the exact dictionary. -1 with an exception set on error. (apart and not inlined: the Python
+   calls would otherwise crowd the registers of the caller's loop) */
+COLD static int64_t
+token_bits_slow(const Scan *s, uint64_t full, Py_ssize_t length, Py_ssize_t start)
+{
     const uint64_t *keys = s->keys, mask = s->mask;
     uint64_t slot = (full * s->multiplier) >> s->shift;
     int64_t bits = 0;
@@ -337,23 +369,35 @@ token_bits_of(Scan *s, uint64_t key, Py_ssize_t length, Py_ssize_t start, int64_
             break;
         slot = (slot + 1) & mask;
     }
-    if (bits & s->confirm) {
-        PyObject *word = PyUnicode_Substring(s->lower, start, start + length);
-        if (word == NULL)
-            return -1;
-        PyObject *found = PyDict_GetItemWithError(s->exact, word);
-        Py_DECREF(word);
-        if (found == NULL && PyErr_Occurred())
-            return -1;
-        bits = 0;
-        if (found != NULL) {
-            bits = PyLong_AsLongLong(found);
-            if (bits == -1 && PyErr_Occurred())
-                return -1;
-        }
-    }
-    *bits_out = bits;
-    return 0;
+    if (!(bits & s->confirm))
+        return bits;
+    PyObject *word = PyUnicode_Substring(s->lower, start, start + length);
+    if (word == NULL)
+        return -1;
+    PyObject *found = PyDict_GetItemWithError(s->exact, word);
+    Py_DECREF(word);
+    if (found == NULL)
+        return PyErr_Occurred() ? -1 : 0;
+    return PyLong_AsLongLong(found);
+}
+
+/* The token's vocabulary bits: the probed key table, then for long words the exact dictionary; -1 with an
+   exception set on error. The table is mostly empty: a key is nearly always in its first slot or absent, both
+   common, so the first slot is read without a branch (masks, not a select the compiler could turn into a
+   mispredicted branch); only an occupied slot holding another key, or a long word, takes the slow path. */
+static inline int64_t
+token_bits_of(const Scan *s, uint64_t key, Py_ssize_t length, Py_ssize_t start)
+{
+    uint64_t capped = (uint64_t)(length < MAX_KEY_LENGTH ? length : MAX_KEY_LENGTH);
+    uint64_t full = key | (capped << LENGTH_SHIFT);
+    uint64_t slot = (full * s->multiplier) >> s->shift;
+    uint64_t found_key = s->keys[slot];
+    uint64_t hit = (uint64_t)0 - (uint64_t)(found_key == full);
+    int64_t bits = s->values[slot] & (int64_t)hit;
+    uint64_t other = ~hit & (uint64_t)(found_key != UINT64_MAX);
+    if ((other | (uint64_t)(bits & s->confirm)) != 0)
+        return token_bits_slow(s, full, length, start);
+    return bits;
 }
 
 
@@ -548,109 +592,157 @@ from_u130(Py_UCS4 c)
         s->folding = folding;                                                                                \
     }
 
-/* The lower-cased text, line by line: tokens with their keys and vocabulary bits, and the date hints
-   (a digit followed by a letter; four digits in a row), which can only occur inside tokens. */
-#define DEFINE_SCAN_LOWER(NAME, T)                                                                           \
-    static int NAME(Scan *s, const T *text)                                                                  \
+/* The lower-cased text's tokens, line by line, with their keys and vocabulary bits, and the date hints (a digit
+   followed by a letter; four digits in a row), which can only occur inside tokens.
+   A first loop (lower_classes_*, per character kind) looks up every character's class and alphabet code (table
+   look-ups and stores, no branch); scan_lower turns the classes into bit masks of the word characters and of
+   the digits, one bit per character in words of 64, eight characters at a time. The tokens are then the runs of ones of the word mask: their starts found with
+   count-trailing-zeros, their ends with the same on the inverted mask; a token's key is its first KEY_CHARS
+   codes read at once and cut to its length, and the date hints are bit operations on a line's masks. The
+   scan's per-character test-and-branch (mispredicted at every token's end) is gone; the remaining branches are
+   per line and per mask word. A line's tokens are looked up in the vocabulary in a loop of their own, where
+   the look-ups do not wait for each other. */
+_Static_assert(WORD_CHAR == 1 && DIGIT_CHAR == 2, "the masks take the word and digit bits as bits 0 and 1");
+#define BYTE_LOW_BITS 0x0101010101010101u
+/* (x & BYTE_LOW_BITS) * GATHER_BITS >> 56: the low bits of x's eight bytes as one byte, byte 0's bit lowest */
+#define GATHER_BITS 0x0102040810204080u
+
+#define DEFINE_LOWER_CLASSES(NAME, T)                                                                          \
+    NOINLINE static void NAME(Scan *s, const T *text)                                                        \
     {                                                                                                        \
-        /* (the fields used per token in locals: the stores below cannot change them) */                     \
         const uint8_t *table = s->table, *alphabet = s->alphabet;                                            \
-        const int64_t stop_bit = s->stop_bit, we_bit = s->we_bit, nav_bit = s->nav_bit,                      \
-                      byline_bit = s->byline_bit, phrase_bit = s->phrase_bit;                                \
-        int64_t *t_start = s->t_start, *t_line = s->t_line, *t_length = s->t_length, *t_bits = s->t_bits;    \
-        uint64_t *t_key = s->t_key;                                                                          \
-        uint8_t *t_class = s->t_class;                                                                       \
-        const Py_ssize_t lines = s->n;                                                                       \
-        Py_ssize_t offset = 0, t = 0;                                                                        \
-        for (Py_ssize_t k = 0; k < lines; k++) {                                                             \
-            const T *q = text + offset;                                                                      \
-            Py_ssize_t length = s->lower_lengths[k];                                                         \
-            int64_t lower_words = 0, stopwords = 0, we_words = 0, nav_words = 0, token_bits = 0;              \
-            Py_ssize_t line_tokens = t;                                                                      \
-            int short_hint = 0, date_hint = 0;                                                               \
-            Py_ssize_t i = 0;                                                                                \
-            while (i < length) {                                                                             \
-                unsigned cls = table[q[i]];                                                                  \
-                if (!(cls & WORD_CHAR)) {                                                                    \
-                    i++;                                                                                     \
-                    continue;                                                                                \
-                }                                                                                            \
-                /* The token's first KEY_CHARS characters make its key; the classes of all of them are    \
-                   OR-ed together, and only a token with a digit is gone through again for the date hints. */ \
-                Py_ssize_t j = i + 1, key_end = length - i > KEY_CHARS ? i + KEY_CHARS : length;             \
-                unsigned any = cls, c_cls = 0;                                                               \
-                uint64_t key = alphabet[q[i]];                                                               \
-                for (; j < key_end; j++) {                                                                   \
-                    c_cls = table[q[j]];                                                                     \
-                    if (!(c_cls & WORD_CHAR))                                                                \
-                        break;                                                                               \
-                    any |= c_cls;                                                                            \
-                    key |= (uint64_t)alphabet[q[j]] << (8 * (j - i));                                        \
-                }                                                                                            \
-                if (j == key_end) {                                                                          \
-                    for (; j < length; j++) {                                                                \
-                        c_cls = table[q[j]];                                                                 \
-                        if (!(c_cls & WORD_CHAR))                                                            \
-                            break;                                                                           \
-                        any |= c_cls;                                                                        \
-                    }                                                                                        \
-                }                                                                                            \
-                if (any & DIGIT_CHAR) {                                                                      \
-                    /* a digit followed by a letter; four digits in a row (both inside one token) */         \
-                    unsigned previous_digit = 0;                                                             \
-                    Py_ssize_t run = 0;                                                                      \
-                    for (Py_ssize_t m = i; m < j; m++) {                                                     \
-                        unsigned is_digit = (table[q[m]] >> 1) & 1;                                          \
-                        short_hint |= previous_digit & (is_digit ^ 1);                                       \
-                        run = is_digit ? run + 1 : 0;                                                        \
-                        date_hint |= run >= 4;                                                               \
-                        previous_digit = is_digit;                                                           \
-                    }                                                                                        \
-                }                                                                                            \
-                Py_ssize_t size = j - i;                                                                     \
-                int64_t bits;                                                                                \
-                if (token_bits_of(s, key, size, offset + i, &bits) < 0)                                      \
-                    return -1;                                                                               \
-                if (lower_words == 0) {                                                                      \
-                    s->first_token_bits[k] = bits;                                                           \
-                    s->byline_start[k] = i == 0 && (bits & byline_bit) != 0;                                 \
-                }                                                                                            \
-                lower_words++;                                                                               \
-                stopwords += (bits & stop_bit) != 0;                                                         \
-                we_words += (bits & we_bit) != 0;                                                            \
-                nav_words += (bits & nav_bit) != 0;                                                          \
-                token_bits |= bits;                                                                          \
-                t_start[t] = offset + i;                                                                     \
-                t_line[t] = k;                                                                               \
-                t_key[t] = key;                                                                              \
-                t_length[t] = size;                                                                          \
-                t_bits[t] = bits;                                                                            \
-                t_class[t] = (uint8_t)cls;                                                                   \
-                t++;                                                                                         \
-                i = j;                                                                                       \
-            }                                                                                                \
-            s->lower_words[k] = lower_words;                                                                 \
-            s->stopwords[k] = stopwords;                                                                     \
-            s->we_words[k] = we_words;                                                                       \
-            s->nav_words[k] = nav_words;                                                                     \
-            s->token_bits[k] = token_bits;                                                                   \
-            /* Only the tokens of the lines the phrase regex is tried on are kept. */                         \
-            if (!(token_bits & phrase_bit) && !(s->shape[k] & SHAPE_COPYRIGHT))                              \
-                t = line_tokens;                                                                             \
-            s->short_date_hint[k] = (uint8_t)short_hint;                                                     \
-            s->date_hint[k] = (uint8_t)date_hint;                                                            \
-            offset += length + 1;                                                                            \
+        uint8_t *classes = s->classes, *codes = s->codes;                                                    \
+        const Py_ssize_t total = s->lower_total;                                                             \
+        for (Py_ssize_t i = 0; i < total; i++) {                                                             \
+            T c = text[i];                                                                                   \
+            classes[i] = table[c];                                                                           \
+            codes[i] = alphabet[c];                                                                          \
         }                                                                                                    \
-        s->tokens = t;                                                                                       \
-        return 0;                                                                                            \
     }
+
+DEFINE_LOWER_CLASSES(lower_classes_1, Py_UCS1)
+DEFINE_LOWER_CLASSES(lower_classes_2, Py_UCS2)
+DEFINE_LOWER_CLASSES(lower_classes_4, Py_UCS4)
+
+NOINLINE static int
+scan_lower(Scan *s)
+{
+    /* (the fields used per token in locals: the stores below cannot change them) */
+    const int64_t stop_bit = s->stop_bit, we_bit = s->we_bit, nav_bit = s->nav_bit, byline_bit = s->byline_bit,
+                  phrase_bit = s->phrase_bit;
+    int64_t *t_start = s->t_start, *t_line = s->t_line, *t_length = s->t_length, *t_bits = s->t_bits;
+    uint64_t *t_key = s->t_key;
+    uint8_t *t_class = s->t_class;
+    uint64_t *word_mask = s->word_mask, *digit_mask = s->digit_mask;
+    uint8_t *classes = s->classes, *codes = s->codes;
+    const Py_ssize_t lines = s->n, total = s->lower_total, blocks = (total + 63) / 64;
+    /* (past the text: no class, so every token ends; no code, so a key read there is 0) */
+    memset(classes + total, 0, (size_t)(64 * blocks + 8 - total));
+    memset(codes + total, 0, 8);
+    for (Py_ssize_t block = 0; block < blocks; block++) {
+        const uint8_t *cls = classes + 64 * block;
+        uint64_t words = 0, digits = 0;
+        for (int j = 0; j < 64; j += 8) {
+            uint64_t x;
+            memcpy(&x, cls + j, 8); /* (the byte order does not matter: each byte is taken alone) */
+            uint64_t w = x & BYTE_LOW_BITS, d = (x >> 1) & x & BYTE_LOW_BITS;
+#if !(defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
+            w = __builtin_bswap64(w);
+            d = __builtin_bswap64(d);
+#endif
+            words |= ((w * GATHER_BITS) >> 56) << j;
+            digits |= ((d * GATHER_BITS) >> 56) << j;
+        }
+        word_mask[block] = words;
+        digit_mask[block] = digits;
+    }
+    word_mask[blocks] = digit_mask[blocks] = 0;
+    /* The separators between lines belong to no token, whatever their class. */
+    for (Py_ssize_t k = 0, at = 0; k + 1 < lines; k++) {
+        at += s->lower_lengths[k];
+        word_mask[at >> 6] &= ~((uint64_t)1 << (at & 63));
+        digit_mask[at >> 6] &= ~((uint64_t)1 << (at & 63));
+        at++;
+    }
+    Py_ssize_t offset = 0, t = 0;
+    for (Py_ssize_t k = 0; k < lines; k++) {
+        Py_ssize_t length = s->lower_lengths[k], last = offset + length - 1;
+        Py_ssize_t line_tokens = t;
+        uint64_t short_hint = 0, date_hint = 0;
+        for (Py_ssize_t block = offset >> 6; block <= last >> 6; block++) {
+            /* the line's characters in this mask word */
+            uint64_t range = UINT64_MAX;
+            if (block == offset >> 6)
+                range &= UINT64_MAX << (offset & 63);
+            if (block == last >> 6)
+                range &= UINT64_MAX >> (63 - (last & 63));
+            uint64_t words = word_mask[block], next_words = word_mask[block + 1];
+            uint64_t before = block > 0 ? word_mask[block - 1] >> 63 : 0;
+            uint64_t starts = words & ~((words << 1) | before) & range;
+            uint64_t digits = digit_mask[block] & range;
+            if (digits) {
+                /* the masks from the next character, the second next and the third next on */
+                uint64_t next_digits = digit_mask[block + 1];
+                uint64_t digits1 = (digit_mask[block] >> 1) | (next_digits << 63);
+                uint64_t digits2 = (digit_mask[block] >> 2) | (next_digits << 62);
+                uint64_t digits3 = (digit_mask[block] >> 3) | (next_digits << 61);
+                uint64_t words1 = (words >> 1) | (next_words << 63);
+                /* a digit, then a word character that is no digit (so in the same token) */
+                short_hint |= digits & words1 & ~digits1;
+                date_hint |= digits & digits1 & digits2 & digits3;
+            }
+            while (starts) {
+                int bit = __builtin_ctzll(starts);
+                starts &= starts - 1;
+                Py_ssize_t start = 64 * block + bit;
+                /* its end: the first character after it that is no word character */
+                Py_ssize_t end_block = block;
+                uint64_t rest = ~words & (UINT64_MAX << bit);
+                while (!rest)
+                    rest = ~word_mask[++end_block];
+                Py_ssize_t size = 64 * end_block + __builtin_ctzll(rest) - start;
+                t_start[t] = start;
+                t_key[t] = load_key(codes + start, size);
+                t_length[t] = size;
+                t++;
+            }
+        }
+        int64_t stopwords = 0, we_words = 0, nav_words = 0, token_bits = 0;
+        for (Py_ssize_t u = line_tokens; u < t; u++) {
+            int64_t bits = token_bits_of(s, t_key[u], t_length[u], t_start[u]);
+            if (bits < 0 && PyErr_Occurred())
+                return -1;
+            stopwords += (bits & stop_bit) != 0;
+            we_words += (bits & we_bit) != 0;
+            nav_words += (bits & nav_bit) != 0;
+            token_bits |= bits;
+            t_line[u] = k;
+            t_bits[u] = bits;
+            t_class[u] = classes[t_start[u]];
+        }
+        if (t > line_tokens) {
+            s->first_token_bits[k] = t_bits[line_tokens];
+            s->byline_start[k] = t_start[line_tokens] == offset && (t_bits[line_tokens] & byline_bit) != 0;
+        }
+        s->lower_words[k] = t - line_tokens;
+        s->stopwords[k] = stopwords;
+        s->we_words[k] = we_words;
+        s->nav_words[k] = nav_words;
+        s->token_bits[k] = token_bits;
+        /* Only the tokens of the lines the phrase regex is tried on are kept. */
+        if (!(token_bits & phrase_bit) && !(s->shape[k] & SHAPE_COPYRIGHT))
+            t = line_tokens;
+        s->short_date_hint[k] = short_hint != 0;
+        s->date_hint[k] = date_hint != 0;
+        offset += length + 1;
+    }
+    s->tokens = t;
+    return 0;
+}
 
 DEFINE_SCAN_ORIGINAL(scan_original_1, Py_UCS1)
 DEFINE_SCAN_ORIGINAL(scan_original_2, Py_UCS2)
 DEFINE_SCAN_ORIGINAL(scan_original_4, Py_UCS4)
-DEFINE_SCAN_LOWER(scan_lower_1, Py_UCS1)
-DEFINE_SCAN_LOWER(scan_lower_2, Py_UCS2)
-DEFINE_SCAN_LOWER(scan_lower_4, Py_UCS4)
 
 static PyObject *
 bytearray_of(const void *data, Py_ssize_t size)
@@ -666,7 +758,7 @@ scan_page(PyObject *Py_UNUSED(self), PyObject *args)
               values_b = {0}, folds_b = {0};
     unsigned long long multiplier, shift;
     long long confirm, stop_bit, we_bit, nav_bit, byline_bit, phrase_bit;
-    char *per_line = NULL, *per_token = NULL;
+    char *per_line = NULL, *per_token = NULL, *scratch = NULL;
     Scan s;
     memset(&s, 0, sizeof(s));
 
@@ -736,7 +828,12 @@ scan_page(PyObject *Py_UNUSED(self), PyObject *args)
         goto done;
     }
     per_token = (char *)PyMem_Malloc((size_t)most * (5 * 8 + 1));
-    if (per_line == NULL || per_token == NULL) {
+    /* The lower pass's scratch: two masks of (ltotal + 63) / 64 + 1 words, then the classes and the codes
+       (64 * (mask_words - 1) + 8 and ltotal + 8 bytes: read 64 or 8 at a time past the text). */
+    Py_ssize_t mask_words = (ltotal + 63) / 64 + 1;
+    scratch = (char *)PyMem_Malloc((size_t)mask_words * 2 * 8 + (size_t)(64 * (mask_words - 1) + 8)
+                                   + (size_t)ltotal + 8);
+    if (per_line == NULL || per_token == NULL || scratch == NULL) {
         PyErr_NoMemory();
         goto done;
     }
@@ -764,6 +861,11 @@ scan_page(PyObject *Py_UNUSED(self), PyObject *args)
     s.t_bits = token_columns + 3 * most;
     s.t_key = (uint64_t *)(token_columns + 4 * most);
     s.t_class = (uint8_t *)(token_columns + 5 * most);
+    s.lower_total = ltotal;
+    s.word_mask = (uint64_t *)scratch;
+    s.digit_mask = s.word_mask + mask_words;
+    s.classes = (uint8_t *)(s.digit_mask + mask_words);
+    s.codes = s.classes + 64 * (mask_words - 1) + 8;
 
     const void *data = PyUnicode_DATA(joined);
     switch (PyUnicode_KIND(joined)) {
@@ -778,18 +880,18 @@ scan_page(PyObject *Py_UNUSED(self), PyObject *args)
         break;
     }
     const void *ldata = PyUnicode_DATA(lower);
-    int failed;
     switch (PyUnicode_KIND(lower)) {
     case PyUnicode_1BYTE_KIND:
-        failed = scan_lower_1(&s, (const Py_UCS1 *)ldata);
+        lower_classes_1(&s, (const Py_UCS1 *)ldata);
         break;
     case PyUnicode_2BYTE_KIND:
-        failed = scan_lower_2(&s, (const Py_UCS2 *)ldata);
+        lower_classes_2(&s, (const Py_UCS2 *)ldata);
         break;
     default:
-        failed = scan_lower_4(&s, (const Py_UCS4 *)ldata);
+        lower_classes_4(&s, (const Py_UCS4 *)ldata);
         break;
     }
+    int failed = scan_lower(&s);
     if (failed)
         goto done;
 
@@ -808,6 +910,7 @@ scan_page(PyObject *Py_UNUSED(self), PyObject *args)
 done:
     PyMem_Free(per_line);
     PyMem_Free(per_token);
+    PyMem_Free(scratch);
     PyBuffer_Release(&lengths_b);
     PyBuffer_Release(&lower_lengths_b);
     PyBuffer_Release(&table_b);

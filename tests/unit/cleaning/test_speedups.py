@@ -119,6 +119,29 @@ def test_native_counts_equal_numpy_counts_on_long_random_lines(seed: int) -> Non
     _check_native_counts(_random_long_lines(seed))
 
 
+def _random_word_lines(seed: int) -> list[str]:
+    """Lines of vocabulary words (long ones looked up in the exact dictionary among them), near misses,
+    digit runs and very long tokens, joined by one or more separators: tokens start, end and run across
+    the native scan's 64-character mask words at every offset."""
+    rng = random.Random(seed)
+    words = ["the", "we", "by", "newsletter", "newsletters", "newsletterx", "subscribe", "copyright", "cookies",
+             "business", "busines", "2024", "12th", "3rd", "1a2b3c4d", "x" * 63, "y" * 64, "z" * 130, "_", "é",
+             "σ", "ab12345cd"]
+    separators = [" ", "  ", ", ", ".", "-", " © "]
+    lines = []
+    for _ in range(rng.randint(1, 25)):
+        parts = [rng.choice(words) + rng.choice(separators) for _ in range(rng.randint(1, 40))]
+        line = "".join(parts)[rng.randint(0, 3):].strip()
+        if line:
+            lines.append(line)
+    return lines or ["x"]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_native_counts_equal_numpy_counts_on_random_word_lines(seed: int) -> None:
+    _check_native_counts(_random_word_lines(seed))
+
+
 def _check_native_counts(page: list[str]) -> None:
     joined = "\n".join(page)
     lower_lines = [line.lower() for line in page]
