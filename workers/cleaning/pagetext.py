@@ -264,6 +264,8 @@ class _Alternative:
     """Word-character runs a token it starts with begins with."""
     digit: bool
     """It starts with ``\\d+`` (and can start at any token that begins with a digit)."""
+    copyright: bool = False
+    """It can start with "©" (no token starts there: it is tried at each "©" of a line)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -307,18 +309,20 @@ def _phrase_alternatives() -> _PhraseAlternatives | None:
             return None
         whole: set[str] = set()
         beginnings: set[str] = set()
+        copyright = False
         for prefix in prefixes:
             m = _WORD_PREFIX_RE.match(prefix)
             word = m.group(0) if m else ""
             if not word:
                 if prefix.startswith("©"):
-                    continue  # lines with "©" are always searched whole
+                    copyright = True  # tried at each "©" of the lines that have one
+                    continue
                 return None
             if len(word) < len(prefix):
                 whole.add(word)  # something that is no word character follows: the token is the word
             else:
                 beginnings.add(word)
-        alternatives.append(_Alternative(alternative, frozenset(whole), tuple(sorted(beginnings)), False))
+        alternatives.append(_Alternative(alternative, frozenset(whole), tuple(sorted(beginnings)), False, copyright))
     return _PhraseAlternatives(parsed.state, leading, alternatives)
 
 
@@ -381,6 +385,17 @@ def _phrase_matcher(token: str) -> re.Pattern[str] | None:
     digit = token[:1].isdecimal()  # what \d matches
     chosen = tuple(k for k, alt in enumerate(found.alternatives)
                    if token in alt.whole or token.startswith(alt.beginnings) or (alt.digit and digit))
+    return _phrase_part(chosen) if chosen else None
+
+
+@functools.cache
+def _copyright_matcher() -> re.Pattern[str] | None:
+    """The phrase regex cut down to the alternatives that can start with "©" (None: none can; the regex
+    is then found on a line only at the start of one of its tokens)."""
+    found = _phrase_alternatives()
+    if found is None:
+        return BOILERPLATE_PHRASE_LOWER_RE
+    chosen = tuple(k for k, alt in enumerate(found.alternatives) if alt.copyright)
     return _phrase_part(chosen) if chosen else None
 
 
@@ -658,8 +673,10 @@ def _second_word_fits(chosen: IntArray, key: npt.NDArray[np.uint64], lengths: In
     return fits
 
 
-def _phrase_flags(text: PageText, gate: npt.NDArray[np.bool_], whole: list[int], counted: _Counts) -> list[bool]:
-    """The boilerplate-phrase regex on gated lines, tried only where one of its alternatives can start."""
+def _phrase_flags(text: PageText, gate: npt.NDArray[np.bool_], copyright_lines: list[int],
+                  counted: _Counts) -> list[bool]:
+    """The boilerplate-phrase regex on gated lines (``copyright_lines``, those with a "©", among them),
+    tried only where one of its alternatives can start."""
     n = len(text.lines)
     phrase = [False] * n
     if not gate.any():
@@ -693,14 +710,39 @@ def _phrase_flags(text: PageText, gate: npt.NDArray[np.bool_], whole: list[int],
         possible = chosen[maybe]
     owners = token_line.take(possible)
     starts = token_start.take(possible) - text.lower_offsets.take(owners)
-    for i in whole:  # lines with "©" (an alternative starts with it) are searched whole
-        phrase[i] = search(lower[i]) is not None
-    searched = set(whole)
-    for i, at, end in zip(owners.tolist(), starts.tolist(), (starts + sizes).tolist(), strict=True):
-        if not phrase[i] and i not in searched:
+    copyright_matcher = _copyright_matcher()
+    if copyright_matcher is not None:
+        # An alternative can start with "©", where no token starts: try it at each "©" of the lines that
+        # have one (their tokens are tried below like those of the other gated lines).
+        for i in copyright_lines:
             line = lower[i]
-            matcher = _phrase_matcher(line[at:end])
-            phrase[i] = matcher is not None and matcher.match(line, at) is not None
+            at = line.find("©")
+            while at >= 0 and not phrase[i]:
+                phrase[i] = copyright_matcher.match(line, at) is not None
+                at = line.find("©", at + 1)
+    # The flag depends on the line's text only, and the pages of a batch share many lines (navigation,
+    # footers): each distinct line is tried once. The candidates come line by line, in order.
+    decided: dict[str, bool] = {}
+    previous, line, trying = -1, "", False  # trying: the current line is not decided yet
+    for i, at, end in zip(owners.tolist(), starts.tolist(), (starts + sizes).tolist(), strict=True):
+        if i != previous:
+            if trying:
+                decided[line] = False  # none of its candidates matched
+            previous, line = i, lower[i]
+            if phrase[i]:  # found at a "©"
+                trying = False
+                continue
+            known = decided.get(line)
+            trying = known is None
+            if known is not None:
+                phrase[i] = known
+                continue
+        elif not trying:
+            continue
+        matcher = _phrase_matcher(line[at:end])
+        if matcher is not None and matcher.match(line, at) is not None:
+            phrase[i] = decided[line] = True
+            trying = False
     return phrase
 
 

@@ -253,6 +253,24 @@ def test_phrase_flags_on_single_lines() -> None:
         assert page_text([line]).phrase == reference_line_signals([line]).phrase, line
 
 
+# Lines with "©" where the phrase regex can start (after a word character: its "\b") or not, lines whose
+# phrase starts at a token, and plain lines; pages of them repeat lines, as the pages of a batch do.
+_PHRASE_LINES = st.sampled_from([
+    "© 2024 The Harbour Times", "Harbour©2024", "x© 2023 and more", "Copyright © 2023", "©Harbour 2024 ©",
+    "© ©2024 x©1999", "Terms of Use © 2024", "a ©  2024 and our privacy notice", "copyright 2023, all rights reserved",
+    "Privacy Policy", "privacy", "Sign up for our newsletter", "Subscribe to the daily brief", "Read more",
+    "A plain sentence about the harbour that ends with a full stop.", "12 comments", "x",
+])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(_PHRASE_LINES, st.booleans()), min_size=1, max_size=12))
+def test_phrase_flags_on_random_pages(chosen: list[tuple[str, bool]]) -> None:
+    """Lines with "©" and lines repeated on a page are flagged as the whole regex flags them."""
+    lines = [line.upper() if upper else line for line, upper in chosen]
+    assert page_text(lines).phrase == reference_line_signals(lines).phrase, lines
+
+
 def test_date_precheck_equals_single_regex() -> None:
     samples = [line for _, page in PAGES for line in page] + [
         "5 de febrero de 2024", "febrero 5, 2024", "3 uur geleden", "vor 2 Stunden", "há 5 minutos",
