@@ -780,8 +780,8 @@ def _whole_text(lines: Sequence[str]) -> PageText:
         capitalised=counted.capitalised, digits=counted.digits, commas=counted.commas, first_cp=counted.first_cp,
         last_cp=counted.last_cp, stopwords=counted.stopwords, we_words=counted.we_words,
         lower_words=counted.lower_words, nav_words=counted.nav_words,
-        special_case_folding=counted.special_case_folding, date_hint=counted.date_hint,
-        short_date_hint=counted.short_date_hint, year_hint=counted.date_hint, byline_starts=counted.byline_starts,
+        special_case_folding=counted.special_case_folding, date_hint=counted.year_hint,
+        short_date_hint=counted.short_date_hint, year_hint=counted.year_hint, byline_starts=counted.byline_starts,
         token_bits=counted.token_bits, first_token_bits=counted.first_token_bits, phrase=[], promo=[],
         joined=joined, offsets=_offsets(lengths), lower_joined=lower_joined, lower_offsets=_offsets(lower_lengths),
         shape=counted.shape,
@@ -818,8 +818,9 @@ class _Counts:
     nav_words: IntArray
     token_bits: IntArray
     first_token_bits: IntArray
-    date_hint: npt.NDArray[np.bool_]
-    """Lines with four digits in a row (the date words are added later)."""
+    year_hint: npt.NDArray[np.bool_]
+    """Lines with four digits in a row, where a year can be (``PageText.year_hint``; ``PageText.date_hint`` adds the
+    short hints and the date words)."""
     short_date_hint: npt.NDArray[np.bool_]
     """Lines with a digit followed by a letter (the date words are added later)."""
     byline_starts: set[int]
@@ -877,7 +878,7 @@ def _native_counts(joined: str, lower_joined: str, lengths: IntArray, lower_leng
         joined, lower_joined, lengths, lower_lengths, char_table(), vocabulary.alphabet, multiplier, shift, keys,
         values, vocabulary.exact, CONFIRM, STOP, WE, NAV, BYLINE, PHRASE, ascii_folds())
     (words, capitalised, digits, commas, lower_words, stopwords, we_words, nav_words, token_bits, first_token_bits,
-     first_cp, last_cp, date_hint, short_date_hint, byline, folding, start, line, key, length, bits,
+     first_cp, last_cp, year_hint, short_date_hint, byline, folding, start, line, key, length, bits,
      first_class, shape) = found
     i64 = np.int64
     return _Counts(
@@ -887,7 +888,7 @@ def _native_counts(joined: str, lower_joined: str, lengths: IntArray, lower_leng
         lower_words=np.frombuffer(lower_words, dtype=i64), stopwords=np.frombuffer(stopwords, dtype=i64),
         we_words=np.frombuffer(we_words, dtype=i64), nav_words=np.frombuffer(nav_words, dtype=i64),
         token_bits=np.frombuffer(token_bits, dtype=i64), first_token_bits=np.frombuffer(first_token_bits, dtype=i64),
-        date_hint=np.frombuffer(date_hint, dtype=np.bool_),
+        year_hint=np.frombuffer(year_hint, dtype=np.bool_),
         short_date_hint=np.frombuffer(short_date_hint, dtype=np.bool_),
         byline_starts=set(np.flatnonzero(np.frombuffer(byline, dtype=np.bool_)).tolist()),
         special_case_folding=bool(folding), token_start=np.frombuffer(start, dtype=i64),
@@ -950,8 +951,8 @@ def _numpy_counts(joined: str, lower_joined: str, lengths: IntArray, lower_lengt
     short_date_hint[owner[ldigit[:-1] & lletter[1:]]] = True
     four_digits = np.zeros(owner.shape[0], dtype=bool)
     four_digits[:-2] = ldigit[:-3] & ldigit[1:-2] & ldigit[2:-1] & ldigit[3:]
-    date_hint = np.zeros(n, dtype=bool)
-    date_hint[owner[four_digits]] = True
+    year_hint = np.zeros(n, dtype=bool)
+    year_hint[owner[four_digits]] = True
     special_case_folding = any(c in joined for c in _SPECIAL_FOLDING)
     first = np.ones(ltok.line.shape[0], dtype=bool)
     first[1:] = ltok.line[1:] != ltok.line[:-1]
@@ -961,7 +962,7 @@ def _numpy_counts(joined: str, lower_joined: str, lengths: IntArray, lower_lengt
     return _Counts(
         words=words, capitalised=capitalised, digits=digits, commas=commas, first_cp=first_cp, last_cp=last_cp,
         lower_words=_count_by_line(ltok.line, n), stopwords=stopwords, we_words=we_words, nav_words=nav_words,
-        token_bits=token_bits, first_token_bits=first_token_bits, date_hint=date_hint,
+        token_bits=token_bits, first_token_bits=first_token_bits, year_hint=year_hint,
         short_date_hint=short_date_hint, byline_starts=set(ltok.line[first].tolist()),
         special_case_folding=special_case_folding, token_start=ltok.start, token_line=ltok.line, token_key=key6,
         token_length=tok_lengths, token_bits_each=bits, token_first_class=lclasses.take(ltok.start),
