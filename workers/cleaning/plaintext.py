@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from itertools import compress, pairwise
+from itertools import pairwise
 
 import numpy as np
 import numpy.typing as npt
@@ -19,7 +19,7 @@ from workers.cleaning.dates import parse_date_text
 from workers.cleaning.line_weights import BODY_THRESHOLD, LAYER1_WEIGHTS, LAYER2_WEIGHTS
 from workers.cleaning.linemodel import FloatArray, LineContext, _DateLines, batch_line_features, score_batch
 from workers.cleaning.native import speedups as _speedups
-from workers.cleaning.pagetext import SHAPE_COLON, WE, PageText, page_batch, page_text
+from workers.cleaning.pagetext import WE, PageText, page_batch, page_text
 
 __all__ = [
     "BATCH_CHARS", "PageLines", "TextArticle", "TextPage", "analyse_page", "analyse_pages", "body_indices",
@@ -288,60 +288,22 @@ def appeal_block_indices(lines: Sequence[str], signals: PageText | None = None) 
 
     A line is an appeal when it is heavy with self-promotion words, or names an appeal phrase and
     talks to or about the reader/site; prose lines with some self-promotion that touch an appeal
-    line are part of the same block.
+    line are part of the same block; so are link labels. (The lines ``_without_appeals`` drops when
+    every line is a candidate: one rule, decided in one place.)
     """
-    n = len(lines)
-    if signals is None:
-        signals = page_text(lines)
-    promo = signals.promo
-    phrase = signals.phrase
-    weak: set[int] = set()
-    we_words = signals.we_words
-    for i in np.flatnonzero(signals.has(WE)).tolist():
-        line = signals.lower_lines[i]
-        if '"' in line or "“" in line:
-            if len(_WE_LOWER_RE.findall(_QUOTED_RE.sub("", line))) >= 2:
-                weak.add(i)
-        elif we_words[i] >= 2:  # nothing quoted: the regex would count exactly the "we"/"our"/"us" tokens
-            weak.add(i)
-    # (plain lists of every line, nearly all zero/False: ``compress`` picks the others out in C, quicker than
-    # a comprehension or numpy's per-call cost)
-    promoted = list(compress(range(len(promo)), promo))
-    weak.update(promoted)
-    strong: set[int] = {
-        i for i in sorted(set(promoted).union(compress(range(len(phrase)), phrase)))
-        if promo[i] >= 3 or (phrase[i] and (promo[i] >= 1 or len(lines[i]) < 120))
-    }
-    # A short line sandwiched between two appeal lines ("Support X from just £1") belongs to the block.
-    # (Adding one never makes another sandwich: its right neighbour is an appeal line already.)
-    strong.update([
-        i + 1 for i in strong
-        if i + 2 in strong and i + 1 < n - 1 and len(lines[i + 1]) < 80 and lines[i + 1][-1] not in _TERMINAL
-    ])
-    frontier = list(strong)
-    while frontier:
-        i = frontier.pop()
-        for j in (i - 1, i + 1):
-            if 0 <= j < n and j in weak and j not in strong:
-                strong.add(j)
-                frontier.append(j)
-    # Every link label has a colon: only lines with one are tried.
-    shape = signals.shape
-    colons = signals.lines_with(":") if shape is None else np.flatnonzero(shape & SHAPE_COLON).tolist()
-    strong.update(i for i in colons if len(lines[i]) < 200 and LINK_LABEL_RE.match(lines[i]))
-    return strong
+    every = list(range(len(lines)))
+    return set(every).difference(_without_appeals(lines, signals, every))
 
 
 def _without_appeals(lines: Sequence[str], signals: PageText | None, candidates: list[int]) -> list[int]:
-    """``[i for i in candidates if i not in appeal_block_indices(lines, signals)]`` (``candidates`` ascending),
-    deciding each candidate from the lines around it instead of building the page's whole set of appeals:
-    few lines are body candidates, and most of them are far from any appeal.
+    """``candidates`` (ascending) without the appeal lines, each decided from the lines around it instead of
+    building the page's whole set of appeals: few lines are body candidates, and most are far from any appeal.
 
-    In ``appeal_block_indices`` a line ends up in the set when it is a link label, a strong line (``strong``
-    below: an appeal line or one sandwiched between two), or a weak line joined to a strong one by a run of
-    weak lines (the propagation adds a weak neighbour of a line of the set, and nothing else). So a weak
-    candidate is an appeal exactly when the run of weak, not strong lines around it touches a strong line;
-    the candidates of one run share the answer, so no line is walked over more than twice.
+    An appeal line is a link label, a strong line (``strong`` below: an appeal line or one sandwiched between
+    two), or a weak line joined to a strong one by a run of weak lines (an appeal block spreads to a weak
+    neighbour, and to nothing else). So a weak candidate is an appeal exactly when the run of weak, not
+    strong lines around it touches a strong line; the candidates of one run share the answer, so no line is
+    walked over more than twice.
     """
     n = len(lines)
     if signals is None:

@@ -196,10 +196,10 @@ def test_signals_and_appeals_equal_reference(name: str, lines: list[str]) -> Non
 
 
 def _check_without_appeals(lines: list[str]) -> None:
-    """``_without_appeals`` keeps exactly the candidates outside ``appeal_block_indices``, whichever lines are
+    """``_without_appeals`` keeps exactly the candidates outside the reference appeal set, whichever lines are
     candidates (all, every other one, those around the appeals, a single one)."""
     text = page_text(lines)
-    appeals = appeal_block_indices(lines, text)
+    appeals = reference_appeal_block_indices(lines)
     around = sorted({j for i in appeals for j in (i - 2, i - 1, i, i + 1, i + 2) if 0 <= j < len(lines)})
     for candidates in (list(range(len(lines))), list(range(0, len(lines), 2)), list(range(1, len(lines), 3)),
                        around, [len(lines) // 2]):
