@@ -100,18 +100,25 @@ def test_native_counts_equal_numpy_counts(page: list[str]) -> None:
     _check_native_counts(page)
 
 
+def _random_page(seed: int, most: int, make_line: Callable[[random.Random], str]) -> list[str]:
+    """Up to ``most`` lines from ``make_line`` (stripped, the empty ones left out; ["x"] if none is left)."""
+    rng = random.Random(seed)
+    page = [line for line in (make_line(rng).strip() for _ in range(rng.randint(1, most))) if line]
+    return page or ["x"]
+
+
+_LONG_LINE_ALPHABET = [*"ab AB 0123456789 ,.:/|@©•ÉéİıſΣσ你\u212a", "www.", ".com", "http://", "By ", "cookies "]
+
+
 def _random_long_lines(seed: int) -> list[str]:
     """Lines of up to a few hundred characters from a small alphabet, so that words, digit runs, shape
     characters and special case-folding characters fall on every side of the native scan's blocks."""
-    rng = random.Random(seed)
-    alphabet = [*"ab AB 0123456789 ,.:/|@©•ÉéİıſΣσ你\u212a", "www.", ".com", "http://", "By ", "cookies "]
-    lines = []
-    for _ in range(rng.randint(1, 30)):
+
+    def line(rng: random.Random) -> str:
         size = rng.choice([1, 5, 63, 64, 65, 127, 128, 129, rng.randint(1, 400)])
-        line = "".join(rng.choice(alphabet) for _ in range(size)).strip()
-        if line:
-            lines.append(line)
-    return lines or ["x"]
+        return "".join(rng.choice(_LONG_LINE_ALPHABET) for _ in range(size))
+
+    return _random_page(seed, 30, line)
 
 
 @pytest.mark.parametrize("seed", range(40))
@@ -123,18 +130,16 @@ def _random_word_lines(seed: int) -> list[str]:
     """Lines of vocabulary words (long ones looked up in the exact dictionary among them), near misses,
     digit runs and very long tokens, joined by one or more separators: tokens start, end and run across
     the native scan's 64-character mask words at every offset."""
-    rng = random.Random(seed)
     words = ["the", "we", "by", "newsletter", "newsletters", "newsletterx", "subscribe", "copyright", "cookies",
              "business", "busines", "2024", "12th", "3rd", "1a2b3c4d", "x" * 63, "y" * 64, "z" * 130, "_", "é",
              "σ", "ab12345cd"]
     separators = [" ", "  ", ", ", ".", "-", " © "]
-    lines = []
-    for _ in range(rng.randint(1, 25)):
+
+    def line(rng: random.Random) -> str:
         parts = [rng.choice(words) + rng.choice(separators) for _ in range(rng.randint(1, 40))]
-        line = "".join(parts)[rng.randint(0, 3):].strip()
-        if line:
-            lines.append(line)
-    return lines or ["x"]
+        return "".join(parts)[rng.randint(0, 3):]
+
+    return _random_page(seed, 25, line)
 
 
 @pytest.mark.parametrize("seed", range(40))
