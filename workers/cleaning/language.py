@@ -73,22 +73,12 @@ class _VectorWalker:
         cost more than the product itself."""
         return np.asarray(self.model_weights, dtype=np.float32)
 
-    def feature_counts(self, data: bytes) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-        """The model's features found in ``data`` (ascending) and how often each occurs."""
-        return self.feature_counts_many([data])[0]
-
-    def feature_counts_many(
-        self, samples: Sequence[bytes]
-    ) -> list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]]:
-        """``feature_counts`` of every sample, walked together: a position only looks back as far as
-        its own sample's start."""
-        keys, counts, cuts = self.feature_counts_flat(samples)
-        return [(keys[lo:hi], counts[lo:hi]) for lo, hi in pairwise(cuts)]
-
-    def feature_counts_flat(
+    def feature_counts(
         self, samples: Sequence[bytes]
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], list[int]]:
-        """``feature_counts_many`` as two flat arrays: sample k's features and counts are [cuts[k]:cuts[k + 1]]."""
+        """The model's features found in each sample (ascending) and how often each occurs, as two flat arrays:
+        sample k's are [cuts[k]:cuts[k + 1]]. The samples are walked together: a position only looks back as
+        far as its own sample's start."""
         sizes = np.fromiter(map(len, samples), dtype=np.int64, count=len(samples))
         if _speedups is not None and self.native:
             # The same walk in C (each position looks back ``depth`` bytes at most, within its sample).
@@ -210,7 +200,7 @@ def _classify(identifier: Any, sample: str) -> str:
 
 def _labels(identifier: Any, walker: _VectorWalker, samples: Sequence[str]) -> list[str]:
     """The language of each sample (py3langid's scores), all walked and scored together."""
-    keys, counts, cuts = walker.feature_counts_flat([_sample_bytes(sample) for sample in samples])
+    keys, counts, cuts = walker.feature_counts([_sample_bytes(sample) for sample in samples])
     scores = walker.scores(keys, counts, cuts) + identifier.nb_pc
     for first, dupe in identifier._alias_pairs:  # script aliases share one label (py3langid's rule)
         np.maximum(scores[:, first], scores[:, dupe], out=scores[:, first])
